@@ -1,0 +1,30 @@
+# Two entry points (see README.md). Each creates .venv if needed and installs what it uses.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Torch threads: the CI machine has 2 cores.
+export OMP_NUM_THREADS ?= 2
+export MPLBACKEND ?= Agg
+
+.PHONY: book test env lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+
+env: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+
+## Build the whole book: execute every chapter on its default parameters, render HTML to _build/html.
+book: env
+	$(BIN)/jupyter-book build . --all --builder html
+	@echo "Book written to _build/html/index.html"
+
+## Run the full test suite: unit tests + every chapter notebook under nbval.
+test: env
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest --nbval-lax tests book
+
+clean:
+	rm -rf _build runs
