@@ -1,0 +1,139 @@
+"""Objectives against independent, hand-written computations (loops / numpy), and closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mi_ssl import objectives as O
+
+
+def _pair(n=6, d=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
+
+
+def _cos(a, b):
+    return float(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_cos_dv_matches_eq15_loop():
+    za, zb = _pair()
+    tau = 0.5
+    a, b = za.numpy(), zb.numpy()
+    n = len(a)
+    joint = sum(_cos(a[i], b[i]) / tau for i in range(n)) / n
+    marg = math.log(sum(math.exp(_cos(a[i], b[j]) / tau) for i in range(n) for j in range(n) if i != j) / (n * (n - 1)))
+    assert float(O.cos_dv(za, zb, tau=tau)) == pytest.approx(-(joint - marg), rel=1e-6)
+    # symmetric in its arguments
+    assert float(O.cos_dv(zb, za, tau=tau)) == pytest.approx(float(O.cos_dv(za, zb, tau=tau)), rel=1e-6)
+
+
+def test_joint_only_and_negative_cosine():
+    za, zb = _pair()
+    a, b = za.numpy(), zb.numpy()
+    mean_cos = np.mean([_cos(a[i], b[i]) for i in range(len(a))])
+    assert float(O.negative_cosine(za, zb)) == pytest.approx(-mean_cos, rel=1e-6)
+    assert float(O.joint_only(za, zb, tau=0.25)) == pytest.approx(-mean_cos / 0.25, rel=1e-6)
+
+
+def test_nt_xent_matches_loop():
+    za, zb = _pair(n=5)
+    tau = 0.2
+    z = np.concatenate([za.numpy(), zb.numpy()])
+    n = len(za)
+    total = 0.0
+    for i in range(2 * n):
+        pos = (i + n) % (2 * n)
+        logits = {j: _cos(z[i], z[j]) / tau for j in range(2 * n) if j != i}
+        total += -(logits[pos] - math.log(sum(math.exp(v) for v in logits.values())))
+    assert float(O.nt_xent(za, zb, tau=tau)) == pytest.approx(total / (2 * n), rel=1e-6)
+
+
+def test_moco_infonce_matches_loop_and_log_n_identity():
+    q, k = _pair(n=7)
+    tau = 0.3
+    a, b = q.numpy(), k.numpy()
+    n = len(a)
+    total = 0.0
+    for i in range(n):
+        row = [_cos(a[i], b[j]) / tau for j in range(n)]
+        total += -(row[i] - math.log(sum(math.exp(v) for v in row)))
+    assert float(O.moco_infonce(q, k, tau=tau)) == pytest.approx(total / n, rel=1e-6)
+    assert float(O.moco_infonce(q, k, tau=tau)) >= 0.0
+
+
+def test_barlow_twins_matches_numpy():
+    za, zb = _pair(n=16, d=5)
+    a, b = za.numpy(), zb.numpy()
+    an = (a - a.mean(0)) / a.std(0)
+    bn = (b - b.mean(0)) / b.std(0)
+    c = an.T @ bn / len(a)
+    lam = 0.01
+    expected = ((1 - np.diag(c)) ** 2).sum() + lam * ((c ** 2).sum() - (np.diag(c) ** 2).sum())
+    assert float(O.barlow_twins(za, zb, lambd=lam, eps=0.0)) == pytest.approx(expected, rel=1e-6)
+    # perfectly correlated, decorrelated features reach 0
+    g = torch.Generator().manual_seed(1)
+    r = torch.randn(64, 4, generator=g, dtype=torch.float64)
+    x = torch.linalg.qr(r - r.mean(0))[0] * 8  # zero-mean, mutually orthogonal columns
+    assert float(O.barlow_twins(x, x, eps=0.0)) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_vicreg_matches_numpy():
+    za, zb = _pair(n=20, d=3)
+    a, b = za.numpy(), zb.numpy()
+    inv = ((a - b) ** 2).mean()
+
+    def hinge(z):
+        return np.maximum(0, 1 - np.sqrt(z.var(0, ddof=1) + 1e-4)).mean()
+
+    def cov(z):
+        c = np.cov(z, rowvar=False)
+        return ((c ** 2).sum() - (np.diag(c) ** 2).sum()) / z.shape[1]
+
+    expected = 25 * inv + 25 * (hinge(a) + hinge(b)) / 2 + (cov(a) + cov(b))
+    assert float(O.vicreg(za, zb)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_gaussian_mi_one_dimension_is_sample_correlation_formula():
+    za, zb = _pair(n=50, d=1)
+    r = np.corrcoef(za.numpy()[:, 0], zb.numpy()[:, 0])[0, 1]
+    assert float(O.gaussian_mi(za, zb, eps=0.0)) == pytest.approx(-0.5 * math.log(1 - r ** 2), rel=1e-6)
+
+
+def test_emi_estimates_closed_form_gaussian_mi_and_is_invariant():
+    g = torch.Generator().manual_seed(3)
+    n, d, rho = 20000, 3, 0.8
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = rho * x + math.sqrt(1 - rho ** 2) * torch.randn(n, d, generator=g, dtype=torch.float64)
+    true = -d / 2 * math.log(1 - rho ** 2)
+    est = float(O.gaussian_mi(x, y, eps=0.0))
+    assert est == pytest.approx(true, abs=0.03)
+    assert float(O.emi(x, y, eps=0.0)) == pytest.approx(-est)
+    # invariant under invertible linear maps of each view (exact with eps = 0)
+    a = torch.randn(d, d, generator=g, dtype=torch.float64) + 3 * torch.eye(d, dtype=torch.float64)
+    b = torch.randn(d, d, generator=g, dtype=torch.float64) + 3 * torch.eye(d, dtype=torch.float64)
+    assert float(O.gaussian_mi(x @ a + 5, y @ b - 2, eps=0.0)) == pytest.approx(est, rel=1e-8)
+
+
+@pytest.mark.parametrize("name", sorted(O.OBJECTIVES))
+def test_every_objective_has_finite_gradients(name):
+    za, zb = _pair(n=32, d=8, seed=5)
+    za = za.float().requires_grad_()
+    zb = zb.float().requires_grad_()
+    loss = O.OBJECTIVES[name](za, zb)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(za.grad).all() and za.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", sorted(O.OBJECTIVES))
+def test_objectives_reject_mismatched_shapes(name):
+    with pytest.raises(ValueError, match="same shape"):
+        O.OBJECTIVES[name](torch.randn(8, 4), torch.randn(8, 5))
+
+
+def test_unknown_objective_lists_allowed():
+    with pytest.raises(ValueError, match="allowed: .*cos_dv"):
+        O.get_objective("nope")
