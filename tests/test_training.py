@@ -1,0 +1,115 @@
+"""The one training loop: run directory contract, determinism, bit-identical resume, NaN stop, bad options."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from mi_ssl import objectives
+from mi_ssl.data import load_dataset
+from mi_ssl.training import NonFiniteLossError, fit, make_config
+
+COLUMNS = ["epoch", "loss", "mi_cos_dv", "mi_infonce", "mi_jsd"]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load_dataset("gaussian", seed=0)
+
+
+def _small(method, **kw):
+    base = dict(epochs=3, batch_size=500, track_n=500, checkpoint_every=1, device="cpu")
+    return make_config(method, "gaussian", **{**base, **kw})
+
+
+def test_run_directory_contract(tmp_path, toy):
+    res = fit(_small("jmi"), toy, out=tmp_path, progress=False)
+    hist = pd.read_csv(tmp_path / "history.csv")
+    assert list(hist.columns[:5]) == COLUMNS
+    assert hist["epoch"].tolist() == [0, 1, 2, 3]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["method"] == "jmi" and summary["epochs"] == 3
+    assert summary["provenance"]["torch"] == torch.__version__
+    assert (tmp_path / "checkpoint.pt").exists()
+    assert res.history.shape[0] == 4
+
+
+@pytest.mark.parametrize("method", ["sdmi", "jmi", "simsiam", "byol", "mocov3", "simclr", "barlow_twins",
+                                    "vicreg", "emi", "sdmi_nodv", "sdmi_nodv_pred", "simsiam_nopred",
+                                    "simsiam_sdmi"])
+def test_every_method_trains_on_the_toy(method, toy):
+    res = fit(_small(method, epochs=2), toy, progress=False)
+    h = res.history
+    assert h["loss"].iloc[1:].map(math.isfinite).all()
+    if method.startswith("simsiam"):
+        assert h["mi_cos_dv"].iloc[0] == -math.inf  # no previous-epoch branch at epoch 0
+        assert math.isfinite(h["mi_cos_dv"].iloc[-1])
+    else:
+        assert h[["mi_cos_dv", "mi_infonce", "mi_jsd"]].map(math.isfinite).all().all()
+    if method.startswith("sdmi"):
+        assert {"loss_E", "loss_M"} <= set(h.columns)
+
+
+def test_same_seed_same_run(toy):
+    a = fit(_small("sdmi"), toy, progress=False).history
+    b = fit(_small("sdmi"), toy, progress=False).history
+    pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"))
+
+
+@pytest.mark.parametrize("method", ["sdmi", "byol", "simsiam"])
+def test_kill_and_resume_is_bit_identical(tmp_path, toy, method):
+    cfg = _small(method, epochs=4)
+    full = fit(cfg, toy, out=tmp_path / "full", progress=False)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_2(epoch, learner):
+        if epoch == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        fit(cfg, toy, out=tmp_path / "cut", progress=False, callbacks=[kill_at_2])
+    resumed = fit(cfg, toy, out=tmp_path / "cut", progress=False, resume=True)
+    pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+    for (k, p), (k2, q) in zip(full.learner.state_dict().items(), resumed.learner.state_dict().items()):
+        assert k == k2 and torch.equal(p, q), k
+
+
+def test_non_finite_loss_stops_with_message_and_keeps_last_checkpoint(tmp_path, toy, monkeypatch):
+    calls = {"n": 0}
+    real = objectives.OBJECTIVES["cos_dv"]
+
+    def poisoned(za, zb, **kw):
+        calls["n"] += 1
+        loss = real(za, zb, **kw)
+        return loss * float("nan") if calls["n"] > 20 else loss  # epochs 1-2 fine (5 batches x 2 orders)
+
+    monkeypatch.setitem(objectives.OBJECTIVES, "cos_dv", poisoned)
+    cfg = _small("jmi", epochs=5)
+    with pytest.raises(NonFiniteLossError, match="non-finite at epoch 3.*Last good checkpoint"):
+        fit(cfg, toy, out=tmp_path, progress=False)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert state["epoch"] == 2
+    assert all(torch.isfinite(v).all() for v in state["learner"].values() if v.is_floating_point())
+
+
+def test_bad_options_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="momentum=0.9 is refused for method 'jmi'.*EMA target"):
+        make_config("jmi", "gaussian", momentum=0.9)
+    with pytest.raises(ValueError, match="schedule='batch' is refused for method 'byol'"):
+        make_config("byol", "gaussian", schedule="batch")
+    with pytest.raises(ValueError, match="unknown method 'dino'; allowed: sdmi"):
+        make_config("dino", "gaussian")
+    with pytest.raises(ValueError, match="unknown training option"):
+        make_config("jmi", "gaussian", learning_rate=0.1)
+    with pytest.raises(ValueError, match="batch_size=1 is not allowed"):
+        make_config("jmi", "gaussian", batch_size=1)
+
+
+def test_sdmi_batch_schedule_runs_and_differs_from_epoch_schedule(toy):
+    a = fit(_small("sdmi"), toy, progress=False).history
+    b = fit(_small("sdmi", schedule="batch"), toy, progress=False).history
+    assert not a["loss"].iloc[1:].equals(b["loss"].iloc[1:])
