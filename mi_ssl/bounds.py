@@ -77,7 +77,9 @@ def _check_pair(za: object, zb: object) -> tuple[torch.Tensor, torch.Tensor]:
             f"za and zb must have the same shape [N, D]; got za {tuple(za.shape)} and zb {tuple(zb.shape)}"
         )
     if za.shape[0] < 2:
-        raise ValueError(f"za and zb need at least N=2 rows (one joint and one marginal pair); got N={za.shape[0]}")
+        raise ValueError(
+            f"za and zb need at least N=2 rows (one joint and one marginal pair); got N={za.shape[0]}"
+        )
     return za, zb
 
 
@@ -86,7 +88,9 @@ def _check_scores(scores: object) -> torch.Tensor:
     if s.shape[0] != s.shape[1]:
         raise ValueError(f"scores must be a square [N, N] matrix; got shape {tuple(s.shape)}")
     if s.shape[0] < 2:
-        raise ValueError(f"scores needs N >= 2 (joint diagonal plus marginal off-diagonal); got N={s.shape[0]}")
+        raise ValueError(
+            f"scores needs N >= 2 (joint diagonal plus marginal off-diagonal); got N={s.shape[0]}"
+        )
     return s
 
 
@@ -128,10 +132,31 @@ def dot_scores(za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- bounds
+# Public functions validate their input once, then use these unchecked helpers.
+def _joint(s: torch.Tensor) -> torch.Tensor:
+    return torch.diagonal(s).mean()
+
+
+def _dv_marginal(s: torch.Tensor) -> torch.Tensor:
+    n = s.shape[0]
+    return torch.logsumexp(_off_diagonal(s), dim=0) - math.log(n * (n - 1))
+
+
+def _dv(s: torch.Tensor) -> torch.Tensor:
+    return _joint(s) - _dv_marginal(s)
+
+
+def _infonce(s: torch.Tensor) -> torch.Tensor:
+    return (torch.diagonal(s) - torch.logsumexp(s, dim=1)).mean() + math.log(s.shape[0])
+
+
+def _jsd(s: torch.Tensor) -> torch.Tensor:
+    return -F.softplus(-torch.diagonal(s)).mean() - F.softplus(_off_diagonal(s)).mean()
+
+
 def joint_term(scores: torch.Tensor) -> torch.Tensor:
     """Joint term ``E_{p(z_A, z_B)}[T]`` estimated by the mean of the diagonal. Scalar."""
-    s = _check_scores(scores)
-    return torch.diagonal(s).mean()
+    return _joint(_check_scores(scores))
 
 
 def dv_marginal_term(scores: torch.Tensor) -> torch.Tensor:
@@ -139,9 +164,7 @@ def dv_marginal_term(scores: torch.Tensor) -> torch.Tensor:
 
     Computed as ``logsumexp(off-diagonal) - log(N(N-1))`` so it is stable for large scores.
     """
-    s = _check_scores(scores)
-    n = s.shape[0]
-    return torch.logsumexp(_off_diagonal(s), dim=0) - math.log(n * (n - 1))
+    return _dv_marginal(_check_scores(scores))
 
 
 def dv(scores: torch.Tensor) -> torch.Tensor:
@@ -149,12 +172,14 @@ def dv(scores: torch.Tensor) -> torch.Tensor:
 
     ``I_DV = mean_i S_ii - log( 1/(N(N-1)) sum_{i != j} exp S_ij )``.
 
-    Lower-bounds ``I(Z_A; Z_B)`` in expectation for a fixed critic (up to the small bias of the
-    log of a batch mean). Ceiling: none in general; for a critic bounded in ``[a, b]`` it is at most
-    ``b - a`` (``2/tau`` for the cosine critic).
+    In the population, lower-bounds ``I(Z_A; Z_B)`` for every fixed critic. The *batch* estimate is
+    biased upwards (Jensen: ``E[-log mean] >= -log E[mean]``): small for bounded critics and MI well
+    below ``log N``, but for a sharp critic and MI above ``log N`` a typical batch misses the rare
+    marginal pairs that dominate ``E[e^T]`` and the estimate can exceed the true MI (book chapter 01).
+    Ceiling: none in general; for a critic bounded in ``[a, b]`` it is at most ``b - a`` (``2/tau``
+    for the cosine critic).
     """
-    s = _check_scores(scores)
-    return joint_term(s) - dv_marginal_term(s)
+    return _dv(_check_scores(scores))
 
 
 def nwj(scores: torch.Tensor) -> torch.Tensor:
@@ -166,7 +191,7 @@ def nwj(scores: torch.Tensor) -> torch.Tensor:
     DV value of the same critic (``log u <= u/e``). Tight at ``T* = 1 + log p(z_A,z_B)/(p(z_A)p(z_B))``.
     """
     s = _check_scores(scores)
-    return joint_term(s) - torch.exp(_off_diagonal(s) - 1.0).mean()
+    return _joint(s) - torch.exp(_off_diagonal(s) - 1.0).mean()
 
 
 def infonce(scores: torch.Tensor) -> torch.Tensor:
@@ -178,9 +203,7 @@ def infonce(scores: torch.Tensor) -> torch.Tensor:
     Lower-bounds ``I(Z_A; Z_B)``; **ceiling** ``log N``: it can never exceed ``log N`` whatever the
     critic, so it saturates when the true MI is larger than ``log N``.
     """
-    s = _check_scores(scores)
-    n = s.shape[0]
-    return (torch.diagonal(s) - torch.logsumexp(s, dim=1)).mean() + math.log(n)
+    return _infonce(_check_scores(scores))
 
 
 def jsd(scores: torch.Tensor) -> torch.Tensor:
@@ -194,12 +217,14 @@ def jsd(scores: torch.Tensor) -> torch.Tensor:
     for a critic that cannot tell them apart (``T = 0``). Use :func:`jsd_divergence` for the
     divergence itself.
     """
-    s = _check_scores(scores)
-    return -F.softplus(-torch.diagonal(s)).mean() - F.softplus(_off_diagonal(s)).mean()
+    return _jsd(_check_scores(scores))
 
 
 def jsd_divergence(scores: torch.Tensor) -> torch.Tensor:
-    """Lower bound on ``JSD(p(z_A,z_B) || p(z_A)p(z_B))`` in nats, in ``[0, log 2]``: ``(I_JSD + 2 log 2)/2``."""
+    """Lower bound on ``JSD(p(z_A,z_B) || p(z_A)p(z_B))`` in nats, in ``[0, log 2]``: ``(I_JSD + 2 log 2)/2``.
+
+    ``scores``: ``[N, N]``.
+    """
     return 0.5 * (jsd(scores) + 2.0 * math.log(2.0))
 
 
@@ -212,15 +237,23 @@ def taylor_dv(scores: torch.Tensor, variance_weight: float = 0.5) -> torch.Tenso
     Eq. 24; ``variance_weight=1.0`` is Eq. 11, where the paper drops the 1/2 (footnote 1). The
     surrogate is *not* a bound: its error is the cumulant remainder ``R_2`` of Eq. 22.
     """
-    if isinstance(variance_weight, bool) or not isinstance(variance_weight, (int, float)) or variance_weight < 0:
+    if (
+        isinstance(variance_weight, bool)
+        or not isinstance(variance_weight, (int, float))
+        or not math.isfinite(variance_weight)
+        or variance_weight < 0
+    ):
         raise ValueError(f"variance_weight must be a number >= 0, got {variance_weight!r}")
     s = _check_scores(scores)
     off = _off_diagonal(s)
-    return joint_term(s) - (off.mean() + variance_weight * off.var(unbiased=False))
+    return _joint(s) - (off.mean() + variance_weight * off.var(unbiased=False))
 
 
 def cos_dv(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    """``I_cos-DV`` (paper Eq. 14) of a batch: :func:`dv` on :func:`cosine_scores`. Nats; ceiling ``2/tau``."""
+    """``I_cos-DV`` (paper Eq. 14) of a batch: :func:`dv` on :func:`cosine_scores`.
+
+    ``za, zb``: ``[N, D]``. Nats; ceiling ``2/tau``.
+    """
     return dv(cosine_scores(za, zb, tau))
 
 
@@ -247,5 +280,6 @@ def estimate_all(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> dict[s
     Returns ``{"mi_cos_dv", "mi_infonce", "mi_jsd"}`` in nats (``mi_jsd`` is the f-GAN objective of
     :func:`jsd`). ``za, zb``: ``[N, D]``.
     """
+    za, zb = _check_pair(za, zb)
     s = cosine_scores(za.float(), zb.float(), tau)
-    return {"mi_cos_dv": float(dv(s)), "mi_infonce": float(infonce(s)), "mi_jsd": float(jsd(s))}
+    return {"mi_cos_dv": float(_dv(s)), "mi_infonce": float(_infonce(s)), "mi_jsd": float(_jsd(s))}

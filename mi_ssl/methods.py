@@ -274,9 +274,9 @@ def hyperparameters(method: str, dataset: str, profile: str = "cpu") -> dict[str
     hp = {**COMMON, **DATASET_DEFAULTS[dataset], **METHOD_DEFAULTS.get((method, dataset), {})}
     if profile == "paper":
         if dataset in ("cifar10", "cifar100"):
-            row = m.name if (m.name, dataset) in PAPER_TABLE5 else (m.ablation_of or ("sdmi" if m.update == "em" else "jmi"))
-            if (row, dataset) not in PAPER_TABLE5:
-                row = "sdmi" if m.paradigm == "SDMI" else "jmi"
+            # methods the paper did not run take their ablated method's row, else their paradigm's prototype
+            row = next(r for r in (m.name, m.ablation_of, "sdmi" if m.paradigm == "SDMI" else "jmi")
+                       if (r, dataset) in PAPER_TABLE5)
             hp.update(PAPER_CIFAR_COMMON)
             hp.update(PAPER_TABLE5[(row, dataset)])
         elif dataset in PAPER_TABLE6:

@@ -51,7 +51,9 @@ def _pair(za: torch.Tensor, zb: torch.Tensor, min_rows: int = 2) -> tuple[torch.
     if not isinstance(za, torch.Tensor) or not isinstance(zb, torch.Tensor):
         raise TypeError("za and zb must be torch.Tensor")
     if za.ndim != 2 or za.shape != zb.shape:
-        raise ValueError(f"za and zb must both be [N, D] with the same shape; got {tuple(za.shape)} and {tuple(zb.shape)}")
+        raise ValueError(
+            f"za and zb must both be [N, D] with the same shape; got {tuple(za.shape)} and {tuple(zb.shape)}"
+        )
     if za.shape[0] < min_rows:
         raise ValueError(f"this objective needs a batch of at least N={min_rows}; got N={za.shape[0]}")
     return _at_least_fp32(za), _at_least_fp32(zb)

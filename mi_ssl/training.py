@@ -26,7 +26,7 @@ import math
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,6 +237,63 @@ def track_mi(learner: Learner, v1: torch.Tensor, v2: torch.Tensor, tau: float = 
     return bounds.estimate_all(za, zb, tau)
 
 
+# =========================================================================== one step, one batch stream
+class Stepper:
+    """One optimiser step of one phase: set the learning rate, forward under autocast, backward, step.
+
+    Holds one optimiser per phase of the learner (``stepper.optimizers``). :func:`fit` and the
+    benchmark both use it, so both measure the same step.
+    """
+
+    def __init__(self, cfg: TrainConfig, learner: Learner, device: torch.device, *,
+                 channels_last: bool = False, amp: bool = False) -> None:
+        self.cfg, self.learner = cfg, learner
+        if channels_last:
+            learner.to(memory_format=torch.channels_last)
+        self.optimizers = {ph: _optimizer(cfg, learner.parameters_for(ph), device) for ph in learner.phases}
+        self.loss_fn = torch.compile(learner.loss) if cfg.compile else learner.loss
+        self.autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp)
+
+    def __call__(self, phase: str, v1: torch.Tensor, v2: torch.Tensor, progress_epochs: float) -> torch.Tensor:
+        """Step ``phase`` on views ``v1, v2`` (``[B, ...]``) at ``progress_epochs``; returns the detached loss."""
+        opt = self.optimizers[phase]
+        lr = lr_at(self.cfg, progress_epochs)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        with self.autocast:
+            loss = self.loss_fn(phase, v1, v2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        self.learner.after_step(phase)
+        return loss.detach().float()
+
+
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    """Full minibatches per epoch (a last partial batch is dropped; a batch larger than ``n`` is the full set)."""
+    return max(n // min(batch_size, n), 1)
+
+
+def two_views(augment: Callable, x: torch.Tensor, g: torch.Generator,
+              channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two independently augmented views of the batch ``x`` (on its device)."""
+    v1, v2 = augment(x, g), augment(x, g)
+    if channels_last and v1.ndim == 4:
+        v1 = v1.contiguous(memory_format=torch.channels_last)
+        v2 = v2.contiguous(memory_format=torch.channels_last)
+    return v1, v2
+
+
+def view_batches(x: torch.Tensor, batch_size: int, augment: Callable, g: torch.Generator,
+                 channels_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One pass over device-resident data ``x``: a seeded permutation, then two views per minibatch."""
+    n = len(x)
+    bs = min(batch_size, n)
+    perm = torch.randperm(n, generator=g, device=x.device)
+    for b in range(batches_per_epoch(n, batch_size)):
+        yield two_views(augment, x[perm[b * bs:(b + 1) * bs]], g, channels_last)
+
+
 # =========================================================================== the loop
 @dataclass
 class FitResult:
@@ -322,11 +379,8 @@ def fit(
                      else device.type == "cuda" and data.modality == "image")
 
     learner = build_learner(cfg, data).to(device)
-    if channels_last:
-        learner = learner.to(memory_format=torch.channels_last)
-    phases = learner.phases
-    optimizers = {ph: _optimizer(cfg, learner.parameters_for(ph), device) for ph in phases}
-    step_fn = {ph: (torch.compile(learner.loss) if cfg.compile else learner.loss) for ph in phases}
+    stepper = Stepper(cfg, learner, device, channels_last=channels_last, amp=amp)
+    phases, optimizers = learner.phases, stepper.optimizers
 
     history: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
@@ -353,24 +407,11 @@ def fit(
     n_track = min(cfg.track_n, len(data.test_x))
     track_x = data.test_x[:n_track].to(device)
     g_track = _epoch_generator(cfg.seed, 0, device, stream=99)
-    track_v1, track_v2 = augment(track_x, g_track), augment(track_x, g_track)
-    if channels_last and track_v1.ndim == 4:
-        track_v1 = track_v1.contiguous(memory_format=torch.channels_last)
-        track_v2 = track_v2.contiguous(memory_format=torch.channels_last)
+    track_v1, track_v2 = two_views(augment, track_x, g_track, channels_last)
 
     train_x = data.train_x.to(device)
-    n = len(train_x)
-    bs = min(cfg.batch_size, n)
-    n_batches = max(n // bs, 1)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp)
+    n_batches = batches_per_epoch(len(train_x), cfg.batch_size)
     check_every = 1 if device.type == "cpu" else 50
-
-    def views(x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        v1, v2 = augment(x, g), augment(x, g)
-        if channels_last and v1.ndim == 4:
-            v1 = v1.contiguous(memory_format=torch.channels_last)
-            v2 = v2.contiguous(memory_format=torch.channels_last)
-        return v1, v2
 
     def epoch_row(epoch: int, losses: dict[str, list[torch.Tensor]], seconds: float) -> dict[str, Any]:
         row: dict[str, Any] = {"epoch": epoch}
@@ -425,22 +466,11 @@ def fit(
                 plan = [(0, phases)]
             for pass_id, pass_phases in plan:
                 g = _epoch_generator(cfg.seed, epoch, device, stream=pass_id)
-                perm = torch.randperm(n, generator=g, device=device)
-                for b in range(n_batches):
+                for b, (v1, v2) in enumerate(view_batches(train_x, cfg.batch_size, augment, g, channels_last)):
                     progress_ep = epoch - 1 + b / n_batches
-                    v1, v2 = views(train_x[perm[b * bs:(b + 1) * bs]], g)
                     for ph in pass_phases:
-                        opt = optimizers[ph]
-                        for group in opt.param_groups:
-                            group["lr"] = lr_at(cfg, progress_ep)
-                        with autocast:
-                            loss = step_fn[ph](ph, v1, v2)
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        opt.step()
-                        learner.after_step(ph)
+                        losses[ph].append(stepper(ph, v1, v2, progress_ep))
                         steps_done[ph] += 1
-                        losses[ph].append(loss.detach().float())
                         if steps_done[ph] % check_every == 0 or b == n_batches - 1:
                             if not bool(torch.isfinite(torch.stack(losses[ph][-check_every:])).all()):
                                 write_history()
