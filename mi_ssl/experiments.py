@@ -1,0 +1,146 @@
+"""Running the paper's experiments: cached runs of many methods, centre trajectories, monotonicity.
+
+The chapters call these; nothing here trains by itself — every run goes through
+:func:`mi_ssl.training.fit`.
+
+* :func:`run` / :func:`run_methods` — a run is identified by its full :class:`TrainConfig`; with a
+  ``cache_dir`` a finished run is loaded from disk instead of retrained (an unfinished one resumes),
+  so chapters that share runs (the toy chapter and the MI-tracking chapter) train them once.
+* :func:`centre_tracker` — a ``fit`` callback recording the cluster centres of every encoder per epoch
+  (paper Figs. 3 and 6).
+* :func:`monotonicity` — how monotone an MI curve is: Spearman's rho against the epoch and the share
+  of epochs that do not decrease (Figs. 5 and 7 are described as "near-monotonic").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from . import evaluation
+from .data.base import SSLData
+from .paradigms import Learner
+from .training import FitResult, TrainConfig, fit, make_config
+
+__all__ = ["run", "run_methods", "centre_tracker", "centres_frame", "monotonicity", "monotonicity_table",
+           "nn_gap_table"]
+
+
+def _key(cfg: TrainConfig) -> str:
+    blob = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def run(cfg: TrainConfig, data: SSLData | None = None, *, cache_dir: str | Path | None = None,
+        progress: bool | None = None, track_centres: bool = False) -> FitResult:
+    """``fit(cfg)``, cached under ``cache_dir/<method>-<dataset>-<hash of cfg>`` when a cache is given."""
+    callbacks = [centre_tracker(data)] if track_centres else None
+    if cache_dir is None:
+        return fit(cfg, data, progress=progress, callbacks=callbacks)
+    out = Path(cache_dir) / f"{cfg.method}-{cfg.dataset}-{_key(cfg)}{'-c' if track_centres else ''}"
+    return fit(cfg, data, out=out, resume=True, progress=progress, callbacks=callbacks)
+
+
+def run_methods(methods: Iterable[str], dataset: str, data: SSLData | None = None, *,
+                cache_dir: str | Path | None = None, progress: bool | None = None, track_centres: bool = False,
+                profile: str = "cpu", **overrides: Any) -> dict[str, FitResult]:
+    """Train each method with the same overrides; returns ``{method: FitResult}`` in the given order.
+
+    Overrides that do not apply to a method (``momentum`` for a non-EMA method, ``schedule`` for a
+    method without E/M steps) are dropped for that method rather than refused.
+    """
+    from .methods import get_method
+
+    results = {}
+    for name in methods:
+        m = get_method(name)
+        kw = dict(overrides)
+        if m.update != "ema":
+            kw.pop("momentum", None)
+        if m.update != "em":
+            kw.pop("schedule", None)
+        cfg = make_config(name, dataset, profile, **kw)
+        results[name] = run(cfg, data, cache_dir=cache_dir, progress=progress, track_centres=track_centres)
+    return results
+
+
+def centre_tracker(data: SSLData | None, n: int | None = None):
+    """A ``fit`` callback: the unit-norm cluster centres of every encoder on the held-out set, per epoch.
+
+    Returns ``{"centres": {encoder_name: [[x, y, z], ...]}}`` (lists, so checkpoints stay plain).
+    """
+    if data is None:
+        raise ValueError("centre tracking needs the data set (pass data=...)")
+    x = data.test_x[:n] if n else data.test_x
+    y = data.test_y[:n] if n else data.test_y
+
+    @torch.no_grad()
+    def callback(epoch: int, learner: Learner) -> dict[str, Any]:
+        out = {}
+        for name, enc in learner.encoders().items():
+            was = enc.training
+            enc.eval()
+            dev = next(enc.parameters()).device
+            z = enc(data.to_float(x.to(dev))).float().cpu()
+            enc.train(was)
+            out[name] = evaluation.cluster_centres(z, y, data.num_classes).tolist()
+        return {"centres": out}
+
+    return callback
+
+
+def centres_frame(result: FitResult) -> pd.DataFrame:
+    """Long table ``epoch, encoder, cluster, x, y, z`` of the centres recorded by :func:`centre_tracker`."""
+    rows = []
+    for rec in result.records:
+        for enc, centres in rec.get("centres", {}).items():
+            for k, c in enumerate(centres):
+                rows.append({"epoch": rec["epoch"], "encoder": enc, "cluster": k, **dict(zip("xyz", c))})
+    return pd.DataFrame(rows)
+
+
+def monotonicity(values: Iterable[float]) -> dict[str, float]:
+    """Spearman's rho of a curve against its index, and the share of steps that do not decrease.
+
+    Non-finite values (SimSiam's ``-inf`` at epoch 0) are dropped first.
+    """
+    v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
+    if len(v) < 3:
+        return {"spearman": math.nan, "nondecreasing": math.nan, "gain": math.nan}
+    rho = stats.spearmanr(np.arange(len(v)), v).statistic
+    return {"spearman": float(rho), "nondecreasing": float(np.mean(np.diff(v) >= 0)), "gain": float(v[-1] - v[0])}
+
+
+def monotonicity_table(results: dict[str, FitResult],
+                       estimators: tuple[str, ...] = ("mi_cos_dv", "mi_infonce", "mi_jsd")) -> pd.DataFrame:
+    """One row per (method, estimator) with :func:`monotonicity` of its MI curve."""
+    rows = []
+    for name, res in results.items():
+        for est in estimators:
+            rows.append({"method": name, "estimator": est, **monotonicity(res.history[est])})
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def nn_gap_table(results: dict[str, FitResult], data: SSLData) -> pd.DataFrame:
+    """Table 2: NN angle gaps (degrees) of the final cluster centres, one row per (method, encoder)."""
+    rows = []
+    for name, res in results.items():
+        for enc_name, enc in res.learner.encoders().items():
+            enc.eval()
+            dev = next(enc.parameters()).device
+            z = enc(data.to_float(data.test_x.to(dev))).float().cpu()
+            gaps = evaluation.nn_angle_gaps(evaluation.cluster_centres(z, data.test_y, data.num_classes))
+            rows.append({"method": name, "encoder": enc_name,
+                         **{k: float(gaps[k]) for k in ("mean", "min", "max", "sd")}})
+    return pd.DataFrame(rows)
