@@ -206,6 +206,11 @@ OBJECTIVES: dict[str, Callable[..., torch.Tensor]] = {
 #: objectives that are (batch estimates of) an explicit MI bound rather than a surrogate (Table 7).
 EXPLICIT_MI = frozenset({"cos_dv", "nt_xent", "moco_infonce", "emi"})
 
+# Objectives with l(za, zb) == l(zb, za) exactly (cos-DV: same diagonal and off-diagonal set; NT-Xent: both views
+# are anchors; BT: C -> C^T; VICReg, EMI, cosines: symmetric by construction). MoCo's InfoNCE is row-wise: not.
+for _fn in (cos_dv, joint_only, negative_cosine, nt_xent, barlow_twins, vicreg, emi):
+    _fn.symmetric = True  # type: ignore[attr-defined]
+
 
 def get_objective(name: str) -> Callable[..., torch.Tensor]:
     """Look up an objective by name; unknown names raise ``ValueError`` listing the allowed ones."""

@@ -37,7 +37,13 @@ __all__ = ["Learner", "JointStep", "AlternatingEM", "TargetNetwork", "symmetric"
 
 
 def symmetric(objective: Objective, a1, a2, b1, b2, **kwargs) -> torch.Tensor:
-    """``1/2 [objective(a1, b2) + objective(a2, b1)]``: the two view orders of Algorithms 1-2."""
+    """``1/2 [objective(a1, b2) + objective(a2, b1)]``: the two view orders of Algorithms 1-2.
+
+    When both branches are the same tensors (JMI: ``a = b``) and the objective is symmetric in its two
+    arguments (``objective.symmetric``), the two terms are equal and one evaluation is returned.
+    """
+    if a1 is b1 and a2 is b2 and getattr(objective, "symmetric", False):
+        return objective(a1, a2, **kwargs)
     return 0.5 * (objective(a1, b2, **kwargs) + objective(a2, b1, **kwargs))
 
 

@@ -137,3 +137,15 @@ def test_objectives_reject_mismatched_shapes(name):
 def test_unknown_objective_lists_allowed():
     with pytest.raises(ValueError, match="allowed: .*cos_dv"):
         O.get_objective("nope")
+
+
+@pytest.mark.parametrize("name", [n for n, f in O.OBJECTIVES.items() if getattr(f, "symmetric", False)])
+def test_objectives_marked_symmetric_are_symmetric(name):
+    za, zb = _pair(n=24, d=6, seed=7)
+    assert float(O.OBJECTIVES[name](za, zb)) == pytest.approx(float(O.OBJECTIVES[name](zb, za)), rel=1e-10)
+
+
+def test_moco_infonce_is_not_marked_symmetric():
+    za, zb = _pair(n=24, d=6, seed=7)
+    assert not getattr(O.moco_infonce, "symmetric", False)
+    assert float(O.moco_infonce(za, zb)) != pytest.approx(float(O.moco_infonce(zb, za)), rel=1e-6)
