@@ -15,7 +15,10 @@ what the loss of a minibatch is. ``fit`` owns the rest:
 * atomic checkpoints every ``checkpoint_every`` epochs and at the end, ``resume=True`` continuing
   bit-identically (every epoch's randomness is a function of ``(seed, epoch)``), and a stop with a
   message on a non-finite loss that keeps the last good checkpoint;
-* ``history.csv`` (one row per epoch) and ``summary.json`` in the run directory.
+* ``history.csv`` (one row per epoch) and ``summary.json`` in the run directory;
+* under ``torchrun`` (``WORLD_SIZE > 1``): DDP with synchronised batch norm, each global minibatch
+  (``batch_size`` is global) split across ranks, whole-batch objectives on the gathered batch so the
+  gradient equals the single-process one (:mod:`mi_ssl.distributed`); only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import bounds
+from . import bounds, distributed
 from .data import load_dataset
 from .data.augment import make_augment
 from .data.base import SSLData
@@ -285,13 +288,21 @@ def two_views(augment: Callable, x: torch.Tensor, g: torch.Generator,
 
 
 def view_batches(x: torch.Tensor, batch_size: int, augment: Callable, g: torch.Generator,
-                 channels_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """One pass over device-resident data ``x``: a seeded permutation, then two views per minibatch."""
+                 channels_last: bool = False, *, rank: int = 0, world_size: int = 1,
+                 augment_generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One pass over device-resident data ``x``: a seeded permutation, then two views per minibatch.
+
+    Distributed (``world_size > 1``): ``batch_size`` is the global batch; every rank draws the same
+    permutation from ``g`` and takes its contiguous slice of each global batch
+    (:func:`mi_ssl.distributed.shard_slice`), augmented with its own ``augment_generator``.
+    """
     n = len(x)
     bs = min(batch_size, n)
     perm = torch.randperm(n, generator=g, device=x.device)
+    g_aug = g if augment_generator is None else augment_generator
+    part = distributed.shard_slice(bs, rank, world_size) if world_size > 1 else slice(None)
     for b in range(batches_per_epoch(n, batch_size)):
-        yield two_views(augment, x[perm[b * bs:(b + 1) * bs]], g, channels_last)
+        yield two_views(augment, x[perm[b * bs:(b + 1) * bs][part]], g_aug, channels_last)
 
 
 # =========================================================================== the loop
@@ -366,7 +377,15 @@ def fit(
     from tqdm.auto import tqdm
 
     cfg = config
-    device = cfg.resolved_device()
+    # torchrun (WORLD_SIZE > 1): DDP + SyncBatchNorm + gathered objectives; --batch-size is the global batch
+    ddp = distributed.launched_with_torchrun()
+    owns_group = ddp and not distributed.is_distributed()
+    device = distributed.init_from_env(cfg.device) if ddp else cfg.resolved_device()
+    rank, world = distributed.rank(), distributed.world_size()
+    is_main = rank == 0
+    if ddp and cfg.batch_size % world:
+        raise ValueError(f"batch_size={cfg.batch_size} is the global batch and must be a multiple of the "
+                         f"number of processes (WORLD_SIZE={world})")
     if data is None:
         data = load_dataset(cfg.dataset, cfg.data_dir, seed=cfg.seed)
     elif data.name != cfg.dataset:
@@ -379,6 +398,8 @@ def fit(
                      else device.type == "cuda" and data.modality == "image")
 
     learner = build_learner(cfg, data).to(device)
+    if ddp:
+        distributed.convert_sync_bn(learner)  # same parameter objects: build optimisers after, wrap in DDP later
     stepper = Stepper(cfg, learner, device, channels_last=channels_last, amp=amp)
     phases, optimizers = learner.phases, stepper.optimizers
 
@@ -401,6 +422,8 @@ def fit(
                 opt.load_state_dict(state["optimizers"][ph])
             history, records = state["history"], state["records"]
             start_epoch = state["epoch"] + 1
+    if ddp:  # after channels-last and resume, so DDP's bucket views and rank-0 broadcast see the final weights
+        distributed.prepare_learner(learner, device)
 
     # fixed held-out views for MI tracking (same every epoch, so changes reflect the encoders)
     augment = make_augment(data)
@@ -435,7 +458,7 @@ def fit(
                 records.append({"epoch": epoch, **rec})
 
     def save_checkpoint(epoch: int) -> None:
-        if ckpt_path is None:
+        if ckpt_path is None or not is_main:
             return
         state = {"config": dataclasses.asdict(cfg), "epoch": epoch, "learner": learner.state_dict(),
                  "optimizers": {ph: o.state_dict() for ph, o in optimizers.items()},
@@ -443,14 +466,14 @@ def fit(
         _atomic_write(ckpt_path, lambda p: torch.save(state, p))
 
     def write_history() -> None:
-        if out_dir is not None:
+        if out_dir is not None and is_main:
             _atomic_write(out_dir / HISTORY, lambda p: pd.DataFrame(history).to_csv(p, index=False))
 
     if start_epoch == 1:
         history.append(epoch_row(0, {}, 0.0))
         run_callbacks(0)
 
-    bar = tqdm(range(start_epoch, cfg.epochs + 1), disable=not _progress_enabled(progress),
+    bar = tqdm(range(start_epoch, cfg.epochs + 1), disable=not (is_main and _progress_enabled(progress)),
                desc=f"{cfg.method}/{cfg.dataset}", unit="epoch", initial=start_epoch - 1, total=cfg.epochs)
     steps_done = {ph: 0 for ph in phases}
     t_start = time.perf_counter()
@@ -466,7 +489,10 @@ def fit(
                 plan = [(0, phases)]
             for pass_id, pass_phases in plan:
                 g = _epoch_generator(cfg.seed, epoch, device, stream=pass_id)
-                for b, (v1, v2) in enumerate(view_batches(train_x, cfg.batch_size, augment, g, channels_last)):
+                # distributed: the same permutation on every rank, a per-rank augmentation stream
+                g_aug = _epoch_generator(cfg.seed, epoch, device, stream=1000 * (rank + 1) + pass_id) if ddp else None
+                for b, (v1, v2) in enumerate(view_batches(train_x, cfg.batch_size, augment, g, channels_last,
+                                                          rank=rank, world_size=world, augment_generator=g_aug)):
                     progress_ep = epoch - 1 + b / n_batches
                     for ph in pass_phases:
                         losses[ph].append(stepper(ph, v1, v2, progress_ep))
@@ -489,6 +515,8 @@ def fit(
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
                 save_checkpoint(epoch)
     bar.close()
+    if ddp:  # plain modules and BatchNorm*d again (same weights on every rank)
+        distributed.release_learner(learner)
 
     hist = pd.DataFrame(history)
     last = hist.iloc[-1]
@@ -500,12 +528,19 @@ def fit(
         "seconds_per_epoch": float(hist["seconds"].iloc[1:].mean()) if len(hist) > 1 else math.nan,
         "config": dataclasses.asdict(cfg), "provenance": _provenance(device),
     }
-    if out_dir is not None:
+    if device.type == "cuda":
+        summary["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+    if ddp:
+        summary["provenance"]["world_size"] = world
+    if out_dir is not None and is_main:
         old = {}
         if (out_dir / SUMMARY).exists():
             old = json.loads((out_dir / SUMMARY).read_text())
         summary = {**{k: v for k, v in old.items() if k in ("probe",)}, **summary}
         _atomic_write(out_dir / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2, default=str)))
+    if owns_group:
+        distributed.barrier()
+        distributed.cleanup()
     return FitResult(cfg, learner, hist, summary, records, out_dir)
 
 
