@@ -113,3 +113,22 @@ def test_sdmi_batch_schedule_runs_and_differs_from_epoch_schedule(toy):
     a = fit(_small("sdmi"), toy, progress=False).history
     b = fit(_small("sdmi", schedule="batch"), toy, progress=False).history
     assert not a["loss"].iloc[1:].equals(b["loss"].iloc[1:])
+
+
+def test_kill_and_resume_is_bit_identical_on_images(tmp_path):
+    """Image path: uint8 data, batched augmentation drawn from the epoch's generator, a conv net with BN."""
+    data = load_dataset("digits")
+    cfg = make_config("byol", "digits", epochs=2, batch_size=256, track_n=128, checkpoint_every=1, device="cpu",
+                      proj_hidden=32, proj_dim=16, pred_hidden=16)
+    full = fit(cfg, data, out=tmp_path / "full", progress=False)
+
+    def kill_at_1(epoch, learner):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, data, out=tmp_path / "cut", progress=False, callbacks=[kill_at_1])
+    resumed = fit(cfg, data, out=tmp_path / "cut", progress=False, resume=True)
+    pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+    for (k, p), (_, q) in zip(full.learner.state_dict().items(), resumed.learner.state_dict().items()):
+        assert torch.equal(p, q), k
