@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -70,6 +71,8 @@ def _cmd_train(a: argparse.Namespace) -> int:
     )
     res = fit(cfg, out=a.out, resume=a.resume, progress=False if a.no_progress else None)
     s = res.summary
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports (and writes)
+        return 0
     print(f"{cfg.method}/{cfg.dataset}: {s['epochs']} epochs, loss {s['final_loss']:.4f}, "
           f"I_cos-DV {s['mi_cos_dv']:.3f}, I_InfoNCE {s['mi_infonce']:.3f}, I_JSD {s['mi_jsd']:.3f} nats; "
           f"{s['seconds_per_epoch']:.3f} s/epoch -> {a.out}")

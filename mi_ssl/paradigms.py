@@ -31,6 +31,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from . import distributed
+
 Objective = Callable[..., torch.Tensor]
 
 __all__ = ["Learner", "JointStep", "AlternatingEM", "TargetNetwork", "symmetric"]
@@ -91,6 +93,15 @@ class Learner(nn.Module, ABC):
             raise ValueError(f"phase must be one of {self.phases} for {type(self).__name__}, got {phase!r}")
 
     def _objective(self, a1, a2, b1, b2) -> torch.Tensor:
+        if distributed.is_distributed():
+            # whole-batch objectives need every rank's rows; the gather's backward all-reduces, so the
+            # DDP-averaged gradient equals the single-process one (mi_ssl.distributed). Gather each
+            # distinct tensor once (JMI passes z1, z2 twice).
+            gathered: dict[int, torch.Tensor] = {}
+            for t in (a1, a2, b1, b2):
+                if id(t) not in gathered:
+                    gathered[id(t)] = distributed.gather_with_grad(t)
+            a1, a2, b1, b2 = (gathered[id(t)] for t in (a1, a2, b1, b2))
         return symmetric(self.objective, a1, a2, b1, b2, **self.objective_kwargs)
 
 

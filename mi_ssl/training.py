@@ -371,6 +371,12 @@ def fit(
         callbacks: ``cb(epoch, learner) -> dict | None`` after each epoch (epoch 0 = before training);
             returned dicts are collected in ``FitResult.records`` (e.g. cluster centres per epoch).
 
+    Under ``torchrun`` (``WORLD_SIZE > 1``) every rank runs ``fit``: the process group is created from
+    the environment (NCCL on ``cuda:LOCAL_RANK``, gloo on CPU) and destroyed at the end, batch norm is
+    synchronised, trainable branches are wrapped in DDP, ``batch_size`` is the global batch (a multiple
+    of ``WORLD_SIZE``), losses and MI estimates are global (the same on every rank), callbacks run on
+    every rank, and only rank 0 writes files or shows progress. The returned learner is unwrapped.
+
     Raises:
         NonFiniteLossError: the loss became NaN/inf (the last good checkpoint is kept).
     """

@@ -1,8 +1,9 @@
 """The repository contract: environment.yml agrees with pyproject.toml; README names the CI command."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
