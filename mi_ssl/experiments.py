@@ -109,16 +109,26 @@ def centres_frame(result: FitResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def monotonicity(values: Iterable[float]) -> dict[str, float]:
-    """Spearman's rho of a curve against its index, and the share of steps that do not decrease.
+def monotonicity(values: Iterable[float], tol: float = 0.01) -> dict[str, float]:
+    """How monotone a curve is; non-finite values (SimSiam's ``-inf`` at epoch 0) are dropped first.
 
-    Non-finite values (SimSiam's ``-inf`` at epoch 0) are dropped first.
+    Returns ``spearman`` (rank correlation with the epoch; 1 = increasing order), ``nondecreasing`` (share of
+    steps that fall by no more than ``tol`` times the curve's range: flat-with-noise counts as not decreasing),
+    ``strict_nondecreasing`` (the same with no tolerance), ``drawdown`` (the largest fall below the running
+    maximum, as a fraction of the range) and ``gain`` (last minus first value, nats).
     """
     v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
     if len(v) < 3:
-        return {"spearman": math.nan, "nondecreasing": math.nan, "gain": math.nan}
-    rho = stats.spearmanr(np.arange(len(v)), v).statistic
-    return {"spearman": float(rho), "nondecreasing": float(np.mean(np.diff(v) >= 0)), "gain": float(v[-1] - v[0])}
+        return {k: math.nan for k in ("spearman", "nondecreasing", "strict_nondecreasing", "drawdown", "gain")}
+    rng = float(v.max() - v.min()) or 1.0
+    d = np.diff(v)
+    return {
+        "spearman": float(stats.spearmanr(np.arange(len(v)), v).statistic),
+        "nondecreasing": float(np.mean(d >= -tol * rng)),
+        "strict_nondecreasing": float(np.mean(d >= 0)),
+        "drawdown": float((np.maximum.accumulate(v) - v).max() / rng),
+        "gain": float(v[-1] - v[0]),
+    }
 
 
 def monotonicity_table(results: dict[str, FitResult],

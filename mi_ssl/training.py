@@ -380,7 +380,7 @@ def fit(
     Raises:
         NonFiniteLossError: the loss became NaN/inf (the last good checkpoint is kept).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     cfg = config
     # torchrun (WORLD_SIZE > 1): DDP + SyncBatchNorm + gathered objectives; --batch-size is the global batch

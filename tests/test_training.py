@@ -132,3 +132,14 @@ def test_kill_and_resume_is_bit_identical_on_images(tmp_path):
     pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
     for (k, p), (_, q) in zip(full.learner.state_dict().items(), resumed.learner.state_dict().items()):
         assert torch.equal(p, q), k
+
+
+def test_monotonicity_statistics_on_hand_made_curves():
+    from mi_ssl.experiments import monotonicity
+
+    up = monotonicity([0.0, 1.0, 2.0, 3.0, 4.0])
+    assert up["spearman"] == pytest.approx(1.0) and up["nondecreasing"] == 1.0 and up["drawdown"] == 0.0
+    dip = monotonicity([float("-inf"), 0.0, 2.0, 1.0, 3.0, 4.0])  # -inf dropped; one fall of 1 over a range of 4
+    assert dip["drawdown"] == pytest.approx(0.25) and dip["strict_nondecreasing"] == pytest.approx(0.75)
+    noisy_plateau = monotonicity([0.0, 10.0, 9.99, 10.0, 9.995])
+    assert noisy_plateau["nondecreasing"] == 1.0 and noisy_plateau["strict_nondecreasing"] == 0.5
