@@ -173,7 +173,7 @@ def gaussian_mi(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-4) -> torch.
     """Gaussian (second-moment) MI of a batch, in nats (EMI, arXiv 2409.04747):
 
     ``I = 1/2 log( det C_A det C_B / det C_[A;B] )`` with batch covariances ``C_A``, ``C_B`` (``[D, D]``)
-    and ``C_[A;B]`` (``[2D, 2D]``), each plus ``eps * I`` (ridge), log-determinants by Cholesky.
+    and ``C_[A;B]`` (``[2D, 2D]``), each plus ``eps * I`` (ridge), log-determinants by Cholesky in float64.
     Exact for jointly Gaussian data; invariant under invertible linear maps of either view.
     """
     za, zb = _pair(za, zb)
@@ -181,9 +181,13 @@ def gaussian_mi(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-4) -> torch.
         raise ValueError(f"eps must be >= 0, got {eps}")
     n, d = za.shape
     z = torch.cat([za, zb], dim=1)
+    # float64 for the covariances and Cholesky factors (2D x 2D: cheap): with N <= 2D the joint covariance is
+    # singular but for the ridge, which float32 cannot always resolve.
+    z = z.double()
     z = z - z.mean(0)
     c = z.T @ z / (n - 1) + eps * torch.eye(2 * d, device=z.device, dtype=z.dtype)
-    return 0.5 * (_logdet_spd(c[:d, :d]) + _logdet_spd(c[d:, d:]) - _logdet_spd(c))
+    mi = 0.5 * (_logdet_spd(c[:d, :d]) + _logdet_spd(c[d:, d:]) - _logdet_spd(c))
+    return mi.to(za.dtype)
 
 
 def emi(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
