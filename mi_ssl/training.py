@@ -295,39 +295,14 @@ def view_batches(x: torch.Tensor, batch_size: int, augment: Callable, g: torch.G
     Distributed (``world_size > 1``): ``batch_size`` is the global batch; every rank draws the same
     permutation from ``g`` and takes its contiguous slice of each global batch
     (:func:`mi_ssl.distributed.shard_slice`), augmented with its own ``augment_generator``.
-
-    On CUDA the views of batch ``b + 1`` are made on a side stream while the caller's step on batch ``b``
-    runs on the main stream (augmentation is many small kernels; the overlap hides most of it). The random
-    draws happen in the same order either way, so the views are the same as without prefetching.
     """
     n = len(x)
     bs = min(batch_size, n)
     perm = torch.randperm(n, generator=g, device=x.device)
     g_aug = g if augment_generator is None else augment_generator
     part = distributed.shard_slice(bs, rank, world_size) if world_size > 1 else slice(None)
-
-    def views(b: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return two_views(augment, x[perm[b * bs:(b + 1) * bs][part]], g_aug, channels_last)
-
-    n_batches = batches_per_epoch(n, batch_size)
-    if x.device.type != "cuda":
-        for b in range(n_batches):
-            yield views(b)
-        return
-    main = torch.cuda.current_stream(x.device)
-    side = torch.cuda.Stream(device=x.device)
-    side.wait_stream(main)  # x and perm were written on the main stream
-    with torch.cuda.stream(side):
-        ahead = views(0)
-    for b in range(n_batches):
-        main.wait_stream(side)
-        v1, v2 = ahead
-        v1.record_stream(main)  # the caching allocator must not hand their memory back to the side stream early
-        v2.record_stream(main)
-        yield v1, v2  # the caller enqueues its step on the main stream ...
-        if b + 1 < n_batches:
-            with torch.cuda.stream(side):  # ... while the next views are made beside it
-                ahead = views(b + 1)
+    for b in range(batches_per_epoch(n, batch_size)):
+        yield two_views(augment, x[perm[b * bs:(b + 1) * bs][part]], g_aug, channels_last)
 
 
 # =========================================================================== the loop
