@@ -1,0 +1,196 @@
+"""Linear probing (paper Section 4.3, Table 1): the probe on known cases, the baselines, `mi-ssl probe`,
+the recorded-runs reader, and the paper-scale path of chapter 07 on generated CIFAR-format files."""
+
+import json
+import math
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mi_ssl import probing
+from mi_ssl.cli import main
+from mi_ssl.data import SSLData, load_dataset
+from mi_ssl.networks import Encoder
+from mi_ssl.training import fit, make_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Fixed(nn.Module):
+    """A 'backbone' that applies a fixed function; ``feature_dim`` as the networks of mi_ssl.networks have."""
+
+    def __init__(self, fn, feature_dim: int) -> None:
+        super().__init__()
+        self.fn, self.feature_dim = fn, feature_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+def _blobs(n_per_class: int = 40, classes: int = 4, dim: int = 6, seed: int = 0) -> SSLData:
+    """Well separated Gaussian blobs (centres 10 apart, std 0.3): linearly separable with certainty."""
+    g = torch.Generator().manual_seed(seed)
+    centres = 10.0 * torch.eye(classes, dim)
+
+    def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.arange(classes).repeat_interleave(n)
+        return centres[y] + 0.3 * torch.randn(len(y), dim, generator=g), y
+
+    tr_x, tr_y = split(n_per_class)
+    te_x, te_y = split(n_per_class // 2)
+    return SSLData("blobs", "vector", tr_x, tr_y, te_x, te_y, num_classes=classes)
+
+
+def test_probe_separates_separable_features_and_flags_a_constant_encoder():
+    data = _blobs()
+    identity = Encoder(_Fixed(lambda x: x, 6))
+    rep = probing.probe_encoder(identity, data, epochs=50, embedding_probe=True)
+    assert rep["top1"] == 100.0 and rep["knn_top1"] == 100.0 and rep["z_top1"] == 100.0
+    assert rep["feature_dim"] == 6 and rep["embedding_dim"] == 6
+    # four centres on orthogonal axes + small isotropic noise: the centred embeddings span 3 large directions
+    assert 2.5 < rep["effective_rank"] < 4.5
+
+    constant = Encoder(_Fixed(lambda x: torch.ones(len(x), 6), 6))
+    rep = probing.probe_encoder(constant, data, epochs=50)
+    # no information: every test point gets the same class, so accuracy is that class's share (1/4 here)
+    assert rep["top1"] == pytest.approx(25.0)
+    assert rep["effective_rank"] == 0.0 and rep["embedding_std"] == 0.0
+
+
+def test_subset_is_seeded_and_keeps_pairs():
+    data = _blobs()
+    a = probing.subset(data, 20, 10, seed=3)
+    b = probing.subset(data, 20, 10, seed=3)
+    assert a.train_x.shape == (20, 6) and a.test_x.shape == (10, 6)
+    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
+    assert torch.equal(a.train_x.argmax(1), a.train_y)          # each kept sample kept its own label
+    assert probing.subset(data) is not data and len(probing.subset(data, None, None).train_x) == len(data.train_x)
+    with pytest.raises(ValueError, match="n_train=1"):
+        probing.subset(data, 1)
+
+
+def test_floor_is_the_initialisation_and_ceiling_learns_the_labels(tmp_path):
+    data = probing.subset(load_dataset("mnist1d"), 1000, 500, seed=0)
+    cfg = make_config("jmi", "mnist1d", epochs=3, device="cpu", track_every=0)
+    seen = {}
+    fit(cfg, data, progress=False,
+        callbacks=[lambda ep, learner: seen.setdefault(ep, {k: v.clone() for k, v in learner.f.state_dict().items()})])
+    floor = probing.random_init_encoder(cfg, data)
+    for k, v in floor.state_dict().items():                    # the floor is exactly where training started
+        assert torch.equal(v, seen[0][k]), k
+
+    sup = probing.supervised_baseline(cfg, data, cache_dir=tmp_path / "cache", progress=False)
+    again = probing.supervised_baseline(cfg, data, cache_dir=tmp_path / "cache", progress=False)
+    assert len(list((tmp_path / "cache").glob("supervised-mnist1d-*.pt"))) == 1
+    for (k, v), (_, w) in zip(sup.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(v, w), k                            # the second call read the cache
+    acc_floor = probing.probe_encoder(floor, data, epochs=50)["top1"]
+    acc_sup = probing.probe_encoder(sup, data, epochs=50)["top1"]
+    assert acc_sup > acc_floor + 5, (acc_floor, acc_sup)
+
+
+def test_cli_probe_writes_the_probe_into_summary(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--method", "sdmi", "--dataset", "digits", "--epochs", "1", "--out", str(run),
+                 "--device", "cpu", "--no-progress", "--batch-size", "256", "--track-every", "0"]) == 0
+    assert main(["probe", "--run", str(run), "--device", "cpu", "--epochs", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "f: linear probe top-1" in out and "g: linear probe top-1" in out
+    summary = json.loads((run / "summary.json").read_text())
+    probe = summary["probe"]
+    assert probe["dataset"] == "digits" and probe["epochs"] == 30
+    for enc in ("f", "g"):                                      # SDMI has two encoders; both are probed
+        assert 10.0 < probe[enc]["top1"] <= 100.0 and probe[enc]["feature_dim"] == 128
+    assert summary["method"] == "sdmi"                          # the rest of the summary is kept
+    # re-training (resume) keeps the probe
+    assert main(["train", "--method", "sdmi", "--dataset", "digits", "--epochs", "1", "--out", str(run),
+                 "--device", "cpu", "--no-progress", "--batch-size", "256", "--track-every", "0", "--resume"]) == 0
+    assert json.loads((run / "summary.json").read_text())["probe"]["f"] == probe["f"]
+
+
+def test_probe_fit_caches_reports_beside_the_run(tmp_path):
+    from mi_ssl import experiments
+
+    data = probing.subset(load_dataset("digits"), 256, 128, seed=0)
+    res = experiments.run_methods(["jmi"], "digits", data, cache_dir=tmp_path, progress=False, epochs=1,
+                                  device="cpu", track_every=0)["jmi"]
+    first = probing.probe_fit(res, data, epochs=20)
+    stored = json.loads((res.out / "probes.json").read_text())
+    assert list(stored.values()) == [first]
+    table = probing.probe_table({"jmi": res}, data, epochs=20)
+    assert table.top1.iloc[0] == first["f"]["top1"] and table.paradigm.iloc[0] == "JMI"
+
+
+def test_paper_tables_are_transcribed_as_the_paper_prints_them():
+    t = probing.paper_table1()
+    assert len(t) == 9 * 4 and set(t.dataset) == {"cifar10", "cifar100", "tinyimagenet", "imagenet100"}
+
+    def row(m, e, d):
+        return tuple(t[(t.method == m) & (t.encoder == e) & (t.dataset == d)][["top1", "std"]].iloc[0])
+
+    assert row("sdmi", "f", "cifar10") == (88.61, 0.13)
+    assert row("sdmi", "g", "imagenet100") == (70.83, 0.16)
+    assert row("simsiam", "f", "tinyimagenet") == (19.19, 0.69)
+    assert row("vicreg", "f", "cifar10") == (85.49, 1.03)
+    assert probing.PAPER_FIG4B == {"simsiam": (89.68, 0.35), "simsiam_sdmi": (88.43, 0.78)}
+
+
+def test_recorded_runs_need_provenance_and_synthetic_data_has_no_accuracy(tmp_path):
+    empty = probing.load_paper_runs(tmp_path / "missing")
+    assert empty.empty and empty[empty.synthetic].top1.isna().all()          # usable as an empty table
+    good = {"method": "jmi", "dataset": "cifar10", "epochs": 1000, "probe": {"f": {"top1": 88.0}},
+            "provenance": {"device": "NVIDIA H100", "commit": "abc1234"},
+            "note": "real data. Command: papermill book/07_linear_probing.ipynb out.ipynb -p profile paper"}
+    synthetic = {**good, "method": "sdmi", "synthetic": True, "top1": 99.0}
+    (tmp_path / "a.json").write_text(json.dumps([good, synthetic]))
+    (tmp_path / "history.csv").write_text("not a record")
+    runs = probing.load_paper_runs(tmp_path)
+    assert list(runs.method) == ["jmi", "sdmi"]
+    assert runs.top1.iloc[0] == 88.0 and math.isnan(runs.top1.iloc[1])
+    assert runs.command.iloc[0].startswith("papermill book/07") and runs.device.iloc[0] == "NVIDIA H100"
+    assert list(runs.synthetic) == [False, True]
+    (tmp_path / "b.json").write_text(json.dumps({"method": "byol", "dataset": "cifar10", "epochs": 2, "top1": 90}))
+    with pytest.raises(ValueError, match=r"b\.json.*missing: device, commit, command"):
+        probing.load_paper_runs(tmp_path)
+
+
+def _write_cifar10(root: Path, n_train_batch: int = 32, n_test: int = 40) -> None:
+    d = root / "cifar-10-batches-py"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in [*[(f"data_batch_{k}", n_train_batch) for k in range(1, 6)], ("test_batch", n_test)]:
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+        with open(d / name, "wb") as f:
+            pickle.dump(batch, f)
+
+
+def test_chapter_07_paper_path_runs_on_cifar_format_files(tmp_path):
+    """The documented paper-scale command (profile 'paper', ResNet-18), shrunk to one epoch on 128 images."""
+    _write_cifar10(tmp_path / "data")
+    out = tmp_path / "out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "book" / "07_linear_probing.ipynb"), str(out),
+           "-p", "dataset", "cifar10", "-p", "data_dir", str(tmp_path / "data"), "-p", "device", "cpu",
+           "-p", "profile", "paper", "-p", "epochs", "1", "-p", "methods", '["jmi"]', "-p", "train_subset", "128",
+           "-p", "cache_dir", str(tmp_path / "cache"), "-p", "probe_epochs", "20", "-p", "n_threads", "2",
+           "--cwd", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import nbformat
+
+    nb = nbformat.read(out, as_version=4)
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "cifar10: 128 train / 40 test, 1 epochs, backbone resnet18" in text
+    for row in ("jmi", "random init", "supervised"):
+        assert row in text
+    runs = list((tmp_path / "cache").rglob("summary.json"))
+    assert len(runs) == 1
+    cfg = json.loads(runs[0].read_text())["config"]
+    # Table 5's JMI row for CIFAR-10 and Table 3's shared settings reached the run
+    assert (cfg["profile"], cfg["backbone"], cfg["batch_size"], cfg["proj_dim"], cfg["proj_hidden"]) == \
+        ("paper", "resnet18", 512, 128, 2048)
