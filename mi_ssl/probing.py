@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import evaluation
+from . import evaluation, paper
 from .data import load_dataset
 from .data.base import SSLData
 
@@ -113,32 +113,15 @@ def probe_run(run_dir: str | Path, *, dataset: str | None = None, data_dir: str 
 
 # =========================================================================== baselines and tables (Table 1)
 #: The paper's Table 1 (linear-probe top-1 %, mean and std over 3 runs; ResNet-18 on CIFAR and TinyImageNet,
-#: ResNet-50 on ImageNet-100; 1000 epochs on CIFAR, Table 6 settings elsewhere), transcribed verbatim.
-#: Keys: ``(method, encoder)`` -> ``{dataset: (mean, std)}``.
+#: ResNet-50 on ImageNet-100), as ``(method, encoder) -> {dataset: (mean, std)}``; transcribed once in
+#: :data:`mi_ssl.paper.TABLE1`.
 PAPER_TABLE1: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
-    ("sdmi", "f"): {"cifar10": (88.61, 0.13), "cifar100": (57.37, 0.38), "tinyimagenet": (33.30, 0.58),
-                    "imagenet100": (70.73, 0.57)},
-    ("sdmi", "g"): {"cifar10": (88.59, 0.35), "cifar100": (57.85, 0.32), "tinyimagenet": (32.94, 0.71),
-                    "imagenet100": (70.83, 0.16)},
-    ("simsiam", "f"): {"cifar10": (89.72, 0.18), "cifar100": (60.45, 0.60), "tinyimagenet": (19.19, 0.69),
-                       "imagenet100": (78.23, 0.58)},
-    ("byol", "f"): {"cifar10": (91.28, 0.16), "cifar100": (63.11, 0.21), "tinyimagenet": (32.77, 0.10),
-                    "imagenet100": (81.09, 0.61)},
-    ("mocov3", "f"): {"cifar10": (91.10, 0.16), "cifar100": (58.90, 0.32), "tinyimagenet": (32.18, 0.55),
-                      "imagenet100": (76.86, 0.74)},
-    ("jmi", "f"): {"cifar10": (88.01, 0.48), "cifar100": (57.22, 0.56), "tinyimagenet": (32.23, 0.52),
-                   "imagenet100": (73.41, 0.36)},
-    ("simclr", "f"): {"cifar10": (87.24, 0.37), "cifar100": (55.32, 0.46), "tinyimagenet": (33.79, 0.31),
-                      "imagenet100": (75.31, 0.76)},
-    ("barlow_twins", "f"): {"cifar10": (85.56, 0.71), "cifar100": (51.91, 0.49), "tinyimagenet": (30.26, 0.12),
-                            "imagenet100": (78.96, 0.30)},
-    ("vicreg", "f"): {"cifar10": (85.49, 1.03), "cifar100": (54.00, 0.34), "tinyimagenet": (32.03, 0.32),
-                      "imagenet100": (78.86, 0.23)},
+    key: dict(zip(paper.TABLE1_COLUMNS, cells)) for key, cells in paper.TABLE1.items()
 }
 
 #: Section 4.3, text under Fig. 4(b): linear probe on CIFAR-10 (%, mean and std), the only ablation numbers
 #: the paper states in words (Fig. 4(a) gives its ablation results as a bar chart only).
-PAPER_FIG4B: dict[str, tuple[float, float]] = {"simsiam": (89.68, 0.35), "simsiam_sdmi": (88.43, 0.78)}
+PAPER_FIG4B: dict[str, tuple[float, float]] = dict(paper.SIMSIAM_ABLATION)
 
 #: What a recorded paper-scale run (``benchmarks/results/paper_runs/*.json``) must state: the fields are read
 #: from the top level or from its ``provenance`` block (``command`` also from a ``"Command: ..."`` in its ``note``).

@@ -58,24 +58,25 @@ def test_same_seed_same_run(toy):
     pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"))
 
 
-@pytest.mark.parametrize("method", ["sdmi", "byol", "simsiam"])
-def test_kill_and_resume_is_bit_identical(tmp_path, toy, method):
-    cfg = _small(method, epochs=4)
-    full = fit(cfg, toy, out=tmp_path / "full", progress=False)
+def _assert_kill_and_resume_is_bit_identical(cfg, data, root, kill_at):
+    """Train uninterrupted; train again but die after epoch ``kill_at``; resume; both must agree bit for bit."""
+    full = fit(cfg, data, out=root / "full", progress=False)
 
-    class Killed(Exception):
-        pass
+    def die(epoch, learner):
+        if epoch == kill_at:
+            raise KeyboardInterrupt
 
-    def kill_at_2(epoch, learner):
-        if epoch == 2:
-            raise Killed
-
-    with pytest.raises(Killed):
-        fit(cfg, toy, out=tmp_path / "cut", progress=False, callbacks=[kill_at_2])
-    resumed = fit(cfg, toy, out=tmp_path / "cut", progress=False, resume=True)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, data, out=root / "cut", progress=False, callbacks=[die])
+    resumed = fit(cfg, data, out=root / "cut", progress=False, resume=True)
     pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
     for (k, p), (k2, q) in zip(full.learner.state_dict().items(), resumed.learner.state_dict().items()):
         assert k == k2 and torch.equal(p, q), k
+
+
+@pytest.mark.parametrize("method", ["sdmi", "byol", "simsiam"])
+def test_kill_and_resume_is_bit_identical(tmp_path, toy, method):
+    _assert_kill_and_resume_is_bit_identical(_small(method, epochs=4), toy, tmp_path, kill_at=2)
 
 
 def test_non_finite_loss_stops_with_message_and_keeps_last_checkpoint(tmp_path, toy, monkeypatch):
@@ -117,21 +118,9 @@ def test_sdmi_batch_schedule_runs_and_differs_from_epoch_schedule(toy):
 
 def test_kill_and_resume_is_bit_identical_on_images(tmp_path):
     """Image path: uint8 data, batched augmentation drawn from the epoch's generator, a conv net with BN."""
-    data = load_dataset("digits")
     cfg = make_config("byol", "digits", epochs=2, batch_size=256, track_n=128, checkpoint_every=1, device="cpu",
                       proj_hidden=32, proj_dim=16, pred_hidden=16)
-    full = fit(cfg, data, out=tmp_path / "full", progress=False)
-
-    def kill_at_1(epoch, learner):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        fit(cfg, data, out=tmp_path / "cut", progress=False, callbacks=[kill_at_1])
-    resumed = fit(cfg, data, out=tmp_path / "cut", progress=False, resume=True)
-    pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
-    for (k, p), (_, q) in zip(full.learner.state_dict().items(), resumed.learner.state_dict().items()):
-        assert torch.equal(p, q), k
+    _assert_kill_and_resume_is_bit_identical(cfg, load_dataset("digits"), tmp_path, kill_at=1)
 
 
 def test_monotonicity_statistics_on_hand_made_curves():
