@@ -2,9 +2,8 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Torch threads: the CI machine has 2 cores.
+# Torch threads: the CI machine has 2 cores. (No MPLBACKEND here: it would stop Jupyter from showing figures.)
 export OMP_NUM_THREADS ?= 2
-export MPLBACKEND ?= Agg
 
 .PHONY: book test env lint clean
 
