@@ -18,16 +18,6 @@ import torch
 
 from mi_ssl import bounds, theory
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one torch thread is fastest and avoids oversubscribing a shared 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 SCORE_FNS = {
     "joint_term": bounds.joint_term,
     "dv_marginal_term": bounds.dv_marginal_term,

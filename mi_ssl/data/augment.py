@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from abc import ABC, abstractmethod
 
 import torch
 import torch.nn.functional as F
@@ -77,7 +78,7 @@ def _uniform(shape: tuple[int, ...], lo: float, hi: float, generator: torch.Gene
     return lo + (hi - lo) * torch.rand(shape, generator=generator, device=device)
 
 
-class Augment:
+class Augment(ABC):
     """A random view maker for a batch: ``aug(x, generator=None) -> view`` (float32, same batch size).
 
     Subclasses implement :meth:`sample_params` (all randomness) and :meth:`apply` (deterministic).
@@ -85,15 +86,15 @@ class Augment:
 
     recipe: Recipe
 
+    @abstractmethod
     def sample_params(self, batch_size: int, generator: torch.Generator | None = None,
                       device: torch.device | str | None = None, *,
                       shape: tuple[int, ...] | None = None) -> Params:
         """Random ``[B, ...]`` parameters on ``device`` for ``B = batch_size`` samples of shape ``shape``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         """The view of ``x`` under ``params`` (deterministic)."""
-        raise NotImplementedError
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         params = self.sample_params(x.shape[0], generator, x.device, shape=tuple(x.shape[1:]))
