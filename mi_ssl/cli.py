@@ -149,12 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_probe(sub)
     _add_methods(sub)
     _add_datasets(sub)
-    try:
-        from .bench import add_parser as _add_bench
-    except ImportError:  # the benchmark module is optional
-        _add_bench = None
-    if _add_bench is not None:
-        _add_bench(sub)
+    from .bench import add_parser as _add_bench
+
+    _add_bench(sub)
     return parser
 
 

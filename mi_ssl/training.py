@@ -166,30 +166,28 @@ def _validate(cfg: TrainConfig) -> None:
 
 
 # =========================================================================== building
-def _encoder(cfg: TrainConfig, data: SSLData) -> nn.Module:
-    backbone = build_backbone(cfg.backbone, data.input_shape)
+def _encoder(cfg: TrainConfig, input_shape: tuple[int, ...]) -> nn.Module:
+    backbone = build_backbone(cfg.backbone, input_shape)
     projector = Projector(backbone.feature_dim, cfg.proj_hidden, cfg.proj_dim, layers=cfg.proj_layers)
     return Encoder(backbone, projector)
 
 
-def _out_dim(cfg: TrainConfig, encoder: nn.Module, data: SSLData) -> int:
-    if cfg.proj_layers > 0:
-        return cfg.proj_dim
-    return encoder.backbone.feature_dim
+def build_learner(cfg: TrainConfig, data: SSLData | tuple[int, ...]) -> Learner:
+    """Networks of ``cfg.method`` wired into its update rule; seeded by ``cfg.seed``.
 
-
-def build_learner(cfg: TrainConfig, data: SSLData) -> Learner:
-    """Networks of ``cfg.method`` wired into its update rule; seeded by ``cfg.seed``."""
+    ``data``: the data set, or just its per-sample input shape (all the networks need from it).
+    """
+    input_shape = tuple(data) if isinstance(data, tuple) else data.input_shape
     torch.manual_seed(cfg.seed)
     m = get_method(cfg.method)
     objective = get_objective(m.objective)
     kwargs = cfg.objective_kwargs()
-    f = _encoder(cfg, data)
-    dim = _out_dim(cfg, f, data)
+    f = _encoder(cfg, input_shape)
+    dim = cfg.proj_dim if cfg.proj_layers > 0 else f.backbone.feature_dim
     if m.update == "joint":
         return JointStep(f, objective, kwargs)
     if m.update == "em":
-        g = _encoder(cfg, data)  # independently initialised (the RNG has moved on)
+        g = _encoder(cfg, input_shape)  # independently initialised (the RNG has moved on)
         pf = Predictor(dim, cfg.pred_hidden) if m.predictor == "both" else None
         pg = Predictor(dim, cfg.pred_hidden) if m.predictor == "both" else None
         return AlternatingEM(f, g, objective, kwargs, predictor_f=pf, predictor_g=pg)
@@ -468,7 +466,8 @@ def fit(
             return
         state = {"config": dataclasses.asdict(cfg), "epoch": epoch, "learner": learner.state_dict(),
                  "optimizers": {ph: o.state_dict() for ph, o in optimizers.items()},
-                 "history": history, "records": records, "mi_ssl_version": 1}
+                 "history": history, "records": records, "input_shape": list(data.input_shape),
+                 "mi_ssl_version": 1}
         _atomic_write(ckpt_path, lambda p: torch.save(state, p))
 
     def write_history() -> None:
@@ -558,8 +557,8 @@ def load_run(run_dir: str | Path, device: str = "cpu") -> tuple[TrainConfig, Lea
         raise FileNotFoundError(f"no checkpoint at {path}; is {run_dir} a directory written by `mi-ssl train`?")
     state = torch.load(path, map_location=device, weights_only=False)
     cfg = TrainConfig(**state["config"])
-    data = load_dataset(cfg.dataset, cfg.data_dir, seed=cfg.seed)
-    learner = build_learner(cfg, data)
+    shape = state.get("input_shape")  # written by every checkpoint; the data set is only read if it is missing
+    learner = build_learner(cfg, tuple(shape) if shape else load_dataset(cfg.dataset, cfg.data_dir, seed=cfg.seed))
     learner.load_state_dict(state["learner"])
     learner.eval()
     return cfg, learner, state
