@@ -392,3 +392,50 @@ def test_views_on_cuda_match_cpu_views_with_a_cpu_generator():
         torch.testing.assert_close(cuda.cpu(), cpu, atol=2e-4, rtol=0)
         g = torch.Generator(device="cuda").manual_seed(0)
         assert aug(x.cuda(), g).device.type == "cuda"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_views_on_cuda_never_synchronise_with_the_host():
+    # With a generator on the device, making a view must not wait for the GPU: the next batch's
+    # views can then be queued while the current training step runs.
+    for name, x in (("cifar10", random_images(64)), ("imagenet100", random_images(4, s=224))):
+        aug, xc = make_augment(name), x.cuda()
+        g = torch.Generator(device="cuda").manual_seed(0)
+        aug(xc, g)                                            # first call: caches constants
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            aug(xc, g)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("name, x", [("cifar10", random_images(48)), ("imagenet100", random_images(12, s=48)),
+                                     ("digits", random_images(48, c=1, s=8))])
+def test_masked_and_subset_paths_make_the_same_views(name, x):
+    # Hue and blur reach the samples that draw them either through masks over the whole batch (the
+    # GPU default: no host synchronisation) or by gathering the subset (the CPU default).
+    recipe = recipe_for(name)
+    if name == "imagenet100":
+        recipe = dataclasses.replace(recipe, image_size=48)
+    mean, std = CHANNEL_STATS[name]
+    masked, subset = (ImageAugment(recipe, mean, std, masked=m) for m in (True, False))
+    params = masked.sample_params(len(x), gen(5), shape=tuple(x.shape[1:]))
+    assert params["blur"].any() == (recipe.blur_p > 0)
+    assert 0 < params["jitter"].float().mean() < 1
+    torch.testing.assert_close(masked.apply(x, params), subset.apply(x, params), atol=1e-6, rtol=0)
+    assert ImageAugment(recipe, mean, std).masked is None          # auto: decided per device
+
+
+def test_apply_to_changes_only_the_chosen_samples():
+    x = torch.arange(24, dtype=torch.float32).view(4, 1, 2, 3)
+    chosen = torch.tensor([True, False, False, True])
+    shift = torch.tensor([10.0, 20.0, 30.0, 40.0])
+    for masked in (True, False):
+        out = A._apply_to(x.clone(), chosen, lambda v, i: v + shift[i].view(-1, 1, 1, 1), masked)
+        expected = x.clone()
+        expected[0] += 10
+        expected[3] += 40
+        torch.testing.assert_close(out, expected)
+    untouched = A._apply_to(x.clone(), torch.zeros(4, dtype=torch.bool), lambda v, i: v + 1, False)
+    torch.testing.assert_close(untouched, x)
