@@ -43,6 +43,7 @@ so it runs on a bare GPU box with ``PYTHONPATH=.``.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import itertools
 import json
@@ -64,7 +65,7 @@ import torch
 
 __all__ = [
     "PIPELINES", "PIPELINE_TITLES", "PEAK_BF16_TFLOPS", "EPOCH_IMAGES", "SCHEMA",
-    "peak_bf16_tflops", "synthetic_data", "kornia_augment", "run_benchmark", "recompute_ratios",
+    "peak_bf16_tflops", "synthetic_data", "kornia_augment", "count_host_syncs", "run_benchmark", "recompute_ratios",
     "to_markdown", "add_parser", "main",
 ]
 
@@ -425,12 +426,35 @@ def _count_flops(learner: Any, stepper: Any, phase: str, v1: torch.Tensor, v2: t
     return int(counter.get_total_flops())
 
 
+def count_host_syncs(fn: Callable[[], Any], device: torch.device) -> int | None:
+    """How many times ``fn()`` makes the host wait for the CUDA device (``None`` off CUDA).
+
+    Counted with ``torch.cuda.set_sync_debug_mode("warn")``, which warns at every synchronising call
+    (``.item()``, ``.tolist()``, ``nonzero``, a device-to-host copy, ...). A view maker with no
+    synchronisation lets the next batch's views queue behind the running training step.
+    """
+    if device.type != "cuda":
+        return None
+    import warnings
+
+    torch.cuda.synchronize(device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
 def _augment_rates(data: Any, augment_impls: Sequence[str], device: torch.device, batch_size: int,
                    steps: int, warmup: int, seed: int) -> dict[str, dict[str, Any]]:
     """Images/s of making two views of a batch, per view maker (no model): ours and kornia on ``device``,
     torchvision v2 per image in this one process (what one DataLoader worker does)."""
     from .data import make_cpu_transform
     from .data.augment import make_augment
+    from .training import two_views
 
     bs = min(batch_size, len(data.train_x))
     x = data.train_x[:bs]
@@ -448,10 +472,12 @@ def _augment_rates(data: Any, augment_impls: Sequence[str], device: torch.device
         t0 = time.perf_counter()
         for _ in range(steps):
             aug(xd, g), aug(xd, g)
+        queued = time.perf_counter() - t0
         _sync(device)
         s = time.perf_counter() - t0
+        syncs = count_host_syncs(functools.partial(two_views, aug, xd, g), device)
         out[name] = {"where": f"{device.type}, batched", "batches": steps, "seconds": s,
-                     "images_per_s": bs * steps / s}
+                     "images_per_s": bs * steps / s, "host_seconds": queued, "host_syncs_per_two_views": syncs}
     # torchvision per image: the reference pipeline's work, in one process (scale by the workers)
     tf = make_cpu_transform(data)
     n_batches = max(1, min(steps, 3))
@@ -965,9 +991,15 @@ def to_markdown(result: dict[str, Any]) -> str:
                   f"JMI 1,000 epochs: {_fmt(s.get('jmi_projected_1000_epochs_hours_device'), '.1f')} h (b), "
                   f"{_fmt(s.get('jmi_projected_1000_epochs_hours_reference'), '.1f')} h (a).", ""]
     if result.get("augment"):
-        lines += ["## View makers alone (two views of one batch)", "", "| maker | where | img/s |", "|---|---|---|"]
+        lines += ["## View makers alone (two views of one batch)", "",
+                  "| maker | where | img/s | host ms per two views | host syncs per two views |",
+                  "|---|---|---|---|---|"]
         for k, v in result["augment"].items():
-            lines.append(f"| {k} | {v['where']} | {_fmt(v['images_per_s'])} |")
+            host = v.get("host_seconds")
+            host_ms = "n/a" if host is None else f"{1e3 * host / v['batches']:.2f}"
+            syncs = v.get("host_syncs_per_two_views")
+            lines.append(f"| {k} | {v['where']} | {_fmt(v['images_per_s'])} | {host_ms} | "
+                         f"{'n/a' if syncs is None else syncs} |")
         lines.append("")
     if result.get("probe"):
         pr = result["probe"]

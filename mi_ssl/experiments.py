@@ -3,7 +3,8 @@
 The chapters call these; nothing here trains by itself — every run goes through
 :func:`mi_ssl.training.fit`.
 
-* :func:`run` / :func:`run_methods` — a run is identified by its full :class:`TrainConfig`; with a
+* :func:`run` / :func:`run_methods` — a run is identified by its full :class:`TrainConfig` and the
+  fingerprint of its data (:func:`data_fingerprint`); with a
   ``cache_dir`` a finished run is loaded from disk instead of retrained (an unfinished one resumes),
   so chapters that share runs (the toy chapter and the MI-tracking chapter) train them once.
 * :func:`centre_tracker` — a ``fit`` callback recording the cluster centres of every encoder per epoch
@@ -32,22 +33,54 @@ from .data.base import SSLData
 from .paradigms import Learner
 from .training import FitResult, TrainConfig, fit, make_config
 
-__all__ = ["run", "run_methods", "centre_tracker", "centres_frame", "monotonicity", "monotonicity_table",
-           "nn_gap_table"]
+__all__ = ["run", "run_methods", "run_key", "data_fingerprint", "centre_tracker", "centres_frame", "monotonicity",
+           "monotonicity_table", "nn_gap_table"]
 
 
-def _key(cfg: TrainConfig) -> str:
-    blob = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+_FINGERPRINT_BYTES = 64 * 2**20      # tensors larger than this are fingerprinted from evenly spaced rows
+
+
+def _tensor_digest(h: Any, t: torch.Tensor) -> None:
+    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+    t = t.detach().cpu()
+    if t.numel() * t.element_size() > _FINGERPRINT_BYTES and t.shape[0] > 1:
+        rows = max(1, _FINGERPRINT_BYTES // max(1, t[0].numel() * t.element_size()))
+        t = t[torch.linspace(0, t.shape[0] - 1, rows).long()]
+    h.update(t.contiguous().numpy().tobytes())
+
+
+def data_fingerprint(data: SSLData) -> str:
+    """A short digest of a data set's name, shapes and contents (train and test, inputs and labels).
+
+    Two data sets with the same name but other samples (a subset, another seed, another noise level)
+    get other fingerprints; data sets over 64 MiB per tensor are digested from evenly spaced rows
+    (shape and dtype always count), so fingerprinting stays fast on ImageNet-scale tensors.
+    """
+    h = hashlib.sha1(f"{data.name}|{data.modality}|{data.num_classes}|{data.mean}|{data.std}".encode())
+    for t in (data.train_x, data.train_y, data.test_x, data.test_y):
+        _tensor_digest(h, t)
+    return h.hexdigest()[:12]
+
+
+def run_key(cfg: TrainConfig, data: SSLData | None = None, extra: str = "") -> str:
+    """The cache key of a run: its full config, the data it trains on when given, and ``extra``."""
+    blob = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str) + extra
+    if data is not None:
+        blob += "|data:" + data_fingerprint(data)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
 def run(cfg: TrainConfig, data: SSLData | None = None, *, cache_dir: str | Path | None = None,
         progress: bool | None = None, track_centres: bool = False) -> FitResult:
-    """``fit(cfg)``, cached under ``cache_dir/<method>-<dataset>-<hash of cfg>`` when a cache is given."""
+    """``fit(cfg)``, cached under ``cache_dir/<method>-<dataset>-<key>`` when a cache is given.
+
+    The key hashes the whole config and, when ``data`` is passed, :func:`data_fingerprint` of it: a
+    run on other data (a subset, another seed) never re-uses a cached run of the same config.
+    """
     callbacks = [centre_tracker(data)] if track_centres else None
     if cache_dir is None:
         return fit(cfg, data, progress=progress, callbacks=callbacks)
-    out = Path(cache_dir) / f"{cfg.method}-{cfg.dataset}-{_key(cfg)}{'-c' if track_centres else ''}"
+    out = Path(cache_dir) / f"{cfg.method}-{cfg.dataset}-{run_key(cfg, data)}{'-c' if track_centres else ''}"
     return fit(cfg, data, out=out, resume=True, progress=progress, callbacks=callbacks)
 
 

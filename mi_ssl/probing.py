@@ -15,8 +15,6 @@ every encoder of a run (:func:`probe_fit`, :func:`probe_table`), the paper's num
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -169,11 +167,6 @@ def random_init_encoder(config: TrainConfig, data: SSLData) -> nn.Module:
     return build_learner(config, data).encoders()["f"]
 
 
-def _config_key(config: TrainConfig, extra: str = "") -> str:
-    blob = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str) + extra
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
-
-
 def supervised_baseline(config: TrainConfig, data: SSLData, *, cache_dir: str | Path | None = None,
                         progress: bool | None = None) -> nn.Module:
     """The ceiling of Table 1: ``config``'s backbone trained with cross-entropy on the labels.
@@ -182,12 +175,13 @@ def supervised_baseline(config: TrainConfig, data: SSLData, *, cache_dir: str | 
     weight decay and augmentation (one view per sample) as the self-supervised run ``config`` describes;
     a linear classifier on top is trained jointly and then thrown away: the returned
     :class:`~mi_ssl.networks.Encoder` (backbone, identity projector) is probed like any other.
-    With ``cache_dir`` the trained weights are stored as ``supervised-<dataset>-<hash of config>.pt`` and
-    re-used.
+    With ``cache_dir`` the trained weights are stored as ``supervised-<dataset>-<key>.pt`` (the key of
+    :func:`mi_ssl.experiments.run_key`: config and data) and re-used.
     """
     from tqdm.auto import tqdm
 
     from .data.augment import make_augment
+    from .experiments import run_key
     from .networks import Encoder, build_backbone
     from .training import _epoch_generator, _optimizer, _progress_enabled, batches_per_epoch, lr_at
 
@@ -197,7 +191,7 @@ def supervised_baseline(config: TrainConfig, data: SSLData, *, cache_dir: str | 
     head = nn.Linear(backbone.feature_dim, data.num_classes)
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / f"supervised-{config.dataset}-{_config_key(config, 'supervised')}.pt"
+        path = Path(cache_dir) / f"supervised-{config.dataset}-{run_key(config, data, 'supervised')}.pt"
         if path.exists():
             backbone.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
             return Encoder(backbone).eval()

@@ -531,17 +531,19 @@ def fit(
         "mi_infonce": float(last["mi_infonce"]), "mi_jsd": float(last["mi_jsd"]),
         "train_seconds_this_session": round(time.perf_counter() - t_start, 3),
         "seconds_per_epoch": float(hist["seconds"].iloc[1:].mean()) if len(hist) > 1 else math.nan,
+        "train_seconds_total": round(float(hist["seconds"].sum()), 3),   # every session's epochs, resumes included
         "config": dataclasses.asdict(cfg), "provenance": _provenance(device),
     }
     if device.type == "cuda":
         summary["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
     if ddp:
         summary["provenance"]["world_size"] = world
+    # a resumed run keeps the probe that `mi-ssl probe` wrote into its summary
+    old = {}
+    if out_dir is not None and start_epoch > 1 and (out_dir / SUMMARY).exists():
+        old = json.loads((out_dir / SUMMARY).read_text())
+    summary = {**{k: v for k, v in old.items() if k in ("probe",)}, **summary}
     if out_dir is not None and is_main:
-        old = {}
-        if (out_dir / SUMMARY).exists():
-            old = json.loads((out_dir / SUMMARY).read_text())
-        summary = {**{k: v for k, v in old.items() if k in ("probe",)}, **summary}
         _atomic_write(out_dir / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2, default=str)))
     if owns_group:
         distributed.barrier()

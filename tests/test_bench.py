@@ -115,6 +115,18 @@ def test_probe_and_augment_timings_are_recorded(tiny):
     assert {"ours", "torchvision"} <= set(aug)
     for v in aug.values():
         assert v["images_per_s"] > 0 and math.isfinite(v["images_per_s"])
+    # batched makers: time to queue the work on the host; syncs are only counted on CUDA
+    assert 0 < aug["ours"]["host_seconds"] <= aug["ours"]["seconds"]
+    assert aug["ours"]["host_syncs_per_two_views"] is None
+    assert bench.count_host_syncs(lambda: torch.zeros(3).sum().item(), torch.device("cpu")) is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_host_syncs_are_counted_on_cuda():
+    dev = torch.device("cuda")
+    x = torch.arange(4.0, device=dev)
+    assert bench.count_host_syncs(lambda: x.sum().item(), dev) >= 1
+    assert bench.count_host_syncs(lambda: (x * 2).sum(), dev) == 0     # the view makers: tests/test_augment.py
 
 
 def test_peak_table_matches_device_names():

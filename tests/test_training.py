@@ -1,5 +1,6 @@
 """The one training loop: run directory contract, determinism, bit-identical resume, NaN stop, bad options."""
 
+import dataclasses
 import json
 import math
 
@@ -70,6 +71,10 @@ def _assert_kill_and_resume_is_bit_identical(cfg, data, root, kill_at):
         fit(cfg, data, out=root / "cut", progress=False, callbacks=[die])
     resumed = fit(cfg, data, out=root / "cut", progress=False, resume=True)
     pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+    # the summary counts the epochs of both sessions, not only the resumed one's
+    total = resumed.summary["train_seconds_total"]
+    assert total == pytest.approx(resumed.history["seconds"].sum(), abs=1e-3)
+    assert total > resumed.history["seconds"].iloc[kill_at + 1:].sum()
     for (k, p), (k2, q) in zip(full.learner.state_dict().items(), resumed.learner.state_dict().items()):
         assert k == k2 and torch.equal(p, q), k
 
@@ -132,3 +137,29 @@ def test_monotonicity_statistics_on_hand_made_curves():
     assert dip["drawdown"] == pytest.approx(0.25) and dip["strict_nondecreasing"] == pytest.approx(0.75)
     noisy_plateau = monotonicity([0.0, 10.0, 9.99, 10.0, 9.995])
     assert noisy_plateau["nondecreasing"] == 1.0 and noisy_plateau["strict_nondecreasing"] == 0.5
+
+
+def test_cached_runs_are_keyed_on_the_data_as_well_as_the_config(tmp_path, toy):
+    from mi_ssl.experiments import data_fingerprint, run
+
+    cfg = _small("jmi", epochs=1)
+    other = dataclasses.replace(toy, train_x=toy.train_x + 0.01)          # same name and shapes, other samples
+    assert data_fingerprint(toy) == data_fingerprint(dataclasses.replace(toy)) != data_fingerprint(other)
+    a = run(cfg, toy, cache_dir=tmp_path, progress=False)
+    b = run(cfg, other, cache_dir=tmp_path, progress=False)
+    again = run(cfg, toy, cache_dir=tmp_path, progress=False)
+    assert a.out != b.out and again.out == a.out
+    assert len(list(tmp_path.iterdir())) == 2
+    pd.testing.assert_frame_equal(again.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
+
+
+def test_fingerprint_of_a_large_tensor_reads_spaced_rows_but_sees_shape_and_sampled_changes(monkeypatch, toy):
+    from mi_ssl import experiments
+
+    monkeypatch.setattr(experiments, "_FINGERPRINT_BYTES", 1024)        # toy train_x is 2500 x 2 float32 = 20 kB
+    base = experiments.data_fingerprint(toy)
+    first_row = toy.train_x.clone()
+    first_row[0] += 1                                                      # row 0 is always among the sampled rows
+    assert experiments.data_fingerprint(dataclasses.replace(toy, train_x=first_row)) != base
+    shorter = dataclasses.replace(toy, train_x=toy.train_x[:-1], train_y=toy.train_y[:-1])
+    assert experiments.data_fingerprint(shorter) != base
