@@ -448,18 +448,17 @@ def count_host_syncs(fn: Callable[[], Any], device: torch.device) -> int | None:
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
-def _augment_rates(data: Any, augment_impls: Sequence[str], device: torch.device, batch_size: int,
+def _augment_rates(data: Any, ours: Callable, augment_impls: Sequence[str], device: torch.device, batch_size: int,
                    steps: int, warmup: int, seed: int) -> dict[str, dict[str, Any]]:
-    """Images/s of making two views of a batch, per view maker (no model): ours and kornia on ``device``,
+    """Images/s of making two views of a batch, per view maker (no model): ``ours`` and kornia on ``device``,
     torchvision v2 per image in this one process (what one DataLoader worker does)."""
     from .data import make_cpu_transform
-    from .data.augment import make_augment
     from .training import two_views
 
     bs = min(batch_size, len(data.train_x))
     x = data.train_x[:bs]
     out: dict[str, dict[str, Any]] = {}
-    makers: dict[str, Callable] = {"ours": make_augment(data)}
+    makers: dict[str, Callable] = {"ours": ours}
     if "kornia" in augment_impls:
         makers["kornia"] = kornia_augment(data, device)
     xd = x.to(device)
@@ -624,6 +623,7 @@ def run_benchmark(
     backbone: str | None = None,
     profile: str = "cpu",
     compile: bool = False,
+    compile_views: bool = False,
     cudnn_benchmark: bool = False,
     pipelines: Sequence[str] | None = None,
     augment_impls: Sequence[str] = ("ours",),
@@ -652,6 +652,8 @@ def run_benchmark(
         backbone: override the data set's backbone (``resnet18`` for CIFAR).
         profile: ``"cpu"`` or ``"paper"`` (Tables 3, 5: e.g. 3-layer projectors for SDMI).
         compile: ``torch.compile`` the loss (as ``mi-ssl train --compile``).
+        compile_views: ``torch.compile`` our view maker (as ``mi-ssl train --compile-views``), in
+            pipeline (b) and in the view-maker timing; compiling happens in the warm-up.
         cudnn_benchmark: set ``torch.backends.cudnn.benchmark`` (``fit`` leaves it off).
         pipelines: subset of :data:`PIPELINES` (default all).
         augment_impls: view makers for the device pipeline: ``"ours"`` and/or ``"kornia"`` (optional
@@ -711,7 +713,8 @@ def run_benchmark(
         command = shlex.join(sys.argv)
     plan = _Plan(methods=names, device=dev, dataset=dataset, data_dir=data_dir, synthetic=is_synthetic,
                  n_synthetic=n_syn, batch_size=batch_size, steps=steps, warmup=warmup, workers=workers,
-                 backbone=backbone, profile=profile, compile=compile, pipelines=chosen, augment_impls=impls,
+                 backbone=backbone, profile=profile, compile=compile, compile_views=compile_views,
+                 pipelines=chosen, augment_impls=impls,
                  augment_only=augment_only, probe=probe, probe_epochs=probe_epochs, tiny=tiny, seed=seed,
                  command=command, out=Path(out) if out is not None else None)
     old_threads, old_cudnn = torch.get_num_threads(), torch.backends.cudnn.benchmark
@@ -742,6 +745,7 @@ class _Plan:
     backbone: str | None
     profile: str
     compile: bool
+    compile_views: bool
     pipelines: list[str]
     augment_impls: list[str]
     augment_only: bool
@@ -801,7 +805,8 @@ def _run(plan: _Plan, log: Callable[[str], None]) -> dict[str, Any]:
             "batch_size": batch_size, "steps": steps, "warmup": warmup,
             "reference_extra_warmup": workers * _PREFETCH if workers > 0 else 0,
             "workers": workers, "pin_memory": dev.type == "cuda", "persistent_workers": workers > 0,
-            "backbone": cfg0.backbone, "profile": plan.profile, "compile": plan.compile, "amp_bf16": amp,
+            "backbone": cfg0.backbone, "profile": plan.profile, "compile": plan.compile,
+            "compile_views": plan.compile_views, "amp_bf16": amp,
             "channels_last": channels_last, "fused_optimizer": dev.type == "cuda",
             "cudnn_benchmark": bool(torch.backends.cudnn.benchmark), "pipelines": plan.pipelines,
             "augment_impls": plan.augment_impls, "tiny": tiny, "seed": seed, "torch_threads": torch.get_num_threads(),
@@ -829,7 +834,8 @@ def _run(plan: _Plan, log: Callable[[str], None]) -> dict[str, Any]:
             _write_json(plan.out, _clean(result))
 
     # ---- the view makers alone
-    result["augment"] = _augment_rates(data, plan.augment_impls, dev, batch_size, steps, warmup, seed)
+    augment_ours = make_augment(data, compile=plan.compile_views)
+    result["augment"] = _augment_rates(data, augment_ours, plan.augment_impls, dev, batch_size, steps, warmup, seed)
     for k, v in result["augment"].items():
         log(f"augment {k:12s} {v['images_per_s']:12,.0f} img/s (two views; {v['where']})")
     save()
@@ -840,7 +846,6 @@ def _run(plan: _Plan, log: Callable[[str], None]) -> dict[str, Any]:
         save()
         return result
 
-    augment_ours = make_augment(data)
     device_variants: list[tuple[str, Callable]] = []
     if "device" in plan.pipelines:
         if "ours" in plan.augment_impls:
@@ -1037,6 +1042,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="cpu", choices=["cpu", "paper"],
                    help="hyper-parameters: 'paper' = Tables 3/5 (projector depth per method)")
     p.add_argument("--compile", action="store_true", help="torch.compile the step (as mi-ssl train --compile)")
+    p.add_argument("--compile-views", action="store_true",
+                   help="torch.compile our view maker (as mi-ssl train --compile-views)")
     p.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark = True")
     p.add_argument("--pipelines", nargs="+", metavar="NAME", help=f"subset of {' '.join(PIPELINES)}")
     p.add_argument("--augment-impl", nargs="+", default=["ours"], metavar="IMPL",
@@ -1088,7 +1095,8 @@ def _handle(a: argparse.Namespace, prog: str = "mi-ssl bench") -> int:
         res = run_benchmark(
             a.methods, dataset=a.dataset, data_dir=a.data_dir, synthetic=synthetic, batch_size=a.batch_size,
             steps=a.steps, warmup=a.warmup, device=a.device, workers=a.workers, backbone=a.backbone,
-            profile=a.profile, compile=a.compile, cudnn_benchmark=a.cudnn_benchmark, pipelines=a.pipelines,
+            profile=a.profile, compile=a.compile, compile_views=a.compile_views, cudnn_benchmark=a.cudnn_benchmark,
+            pipelines=a.pipelines,
             augment_impls=a.augment_impl, augment_only=a.augment_only, probe=a.probe,
             probe_epochs=a.probe_epochs, tiny=a.tiny, threads=a.threads, seed=a.seed, command=command, out=a.out,
             progress=None if a.quiet else (lambda s: print(s, file=sys.stderr, flush=True)),

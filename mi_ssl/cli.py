@@ -54,6 +54,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints")
     p.add_argument("--track-every", type=int, help="epochs between MI estimates (0: off)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the step")
+    p.add_argument("--compile-views", action="store_true", default=None,
+                   help="torch.compile the view maker (fused kernels on a GPU; compiling takes tens of seconds)")
     p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -67,7 +69,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs,
         tau=a.tau, momentum=a.momentum, schedule=a.schedule, proj_dim=a.proj_dim, proj_layers=a.proj_layers,
         checkpoint_every=a.checkpoint_every, track_every=a.track_every, compile=a.compile,
-        amp=False if a.no_amp else None,
+        compile_views=a.compile_views, amp=False if a.no_amp else None,
     )
     res = fit(cfg, out=a.out, resume=a.resume, progress=False if a.no_progress else None)
     s = res.summary

@@ -94,6 +94,7 @@ class TrainConfig:
     amp: bool | None = None
     channels_last: bool | None = None
     compile: bool = False
+    compile_views: bool = False
     track_every: int = 1
     track_n: int = 2500
     track_tau: float = 1.0
@@ -430,7 +431,7 @@ def fit(
         distributed.prepare_learner(learner, device)
 
     # fixed held-out views for MI tracking (same every epoch, so changes reflect the encoders)
-    augment = make_augment(data)
+    augment = make_augment(data, compile=cfg.compile_views)
     n_track = min(cfg.track_n, len(data.test_x))
     track_x = data.test_x[:n_track].to(device)
     g_track = _epoch_generator(cfg.seed, 0, device, stream=99)

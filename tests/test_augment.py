@@ -439,3 +439,16 @@ def test_apply_to_changes_only_the_chosen_samples():
         torch.testing.assert_close(out, expected)
     untouched = A._apply_to(x.clone(), torch.zeros(4, dtype=torch.bool), lambda v, i: v + 1, False)
     torch.testing.assert_close(untouched, x)
+
+
+def test_compiled_view_maker_makes_the_same_views():
+    # torch.compile of apply (one graph, masks for hue and blur); the random draws stay eager.
+    recipe = dataclasses.replace(recipe_for("imagenet100"), image_size=32)      # hue and blur both on
+    mean, std = CHANNEL_STATS["imagenet100"]
+    eager = ImageAugment(recipe, mean, std, masked=False)
+    compiled = ImageAugment(recipe, mean, std).compile()
+    assert compiled.compiled and compiled.masked and not eager.compiled and "compiled" in repr(compiled)
+    x = random_images(16)
+    for seed in (0, 1):                                          # the second call re-uses the compiled graph
+        torch.testing.assert_close(compiled(x, gen(seed)), eager(x, gen(seed)), atol=1e-4, rtol=0)
+    assert make_augment("mnist1d", compile=True).compiled

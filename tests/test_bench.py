@@ -187,3 +187,13 @@ def test_kornia_pipeline_runs_beside_ours():
     assert rec["methods"]["jmi"]["ratios"]["kornia_over_ours"] == pytest.approx(
         p["device_kornia"]["images_per_s"] / p["device"]["images_per_s"])
     assert "kornia" in rec["augment"]
+
+
+def test_compile_views_reaches_the_view_maker_and_the_record(monkeypatch, tmp_path):
+    from mi_ssl.data.augment import Augment
+
+    compiled = []
+    monkeypatch.setattr(Augment, "compile", lambda self: compiled.append(self) or self)   # wiring, not inductor
+    rec = bench.run_benchmark(["jmi"], tiny=True, device="cpu", pipelines=["device"], compile_views=True,
+                              command="test")
+    assert rec["settings"]["compile_views"] is True and len(compiled) == 1

@@ -163,3 +163,15 @@ def test_fingerprint_of_a_large_tensor_reads_spaced_rows_but_sees_shape_and_samp
     assert experiments.data_fingerprint(dataclasses.replace(toy, train_x=first_row)) != base
     shorter = dataclasses.replace(toy, train_x=toy.train_x[:-1], train_y=toy.train_y[:-1])
     assert experiments.data_fingerprint(shorter) != base
+
+
+def test_compile_views_compiles_the_view_maker_of_fit(monkeypatch):
+    from mi_ssl.data.augment import Augment
+
+    compiled = []
+    monkeypatch.setattr(Augment, "compile", lambda self: compiled.append(type(self).__name__) or self)
+    cfg = make_config("jmi", "digits", epochs=1, batch_size=256, track_n=64, device="cpu", compile_views=True,
+                      proj_hidden=32, proj_dim=16)
+    fit(cfg, load_dataset("digits"), progress=False)
+    assert compiled == ["ImageAugment"]
+    assert not make_config("jmi", "digits").compile_views

@@ -32,7 +32,6 @@ pipeline of :mod:`mi_ssl.data.reference` (CIFAR-10, 512 images).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -97,12 +96,29 @@ class Augment(ABC):
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         """The view of ``x`` under ``params`` (deterministic)."""
 
+    _compiled_apply: Callable[[torch.Tensor, Params], torch.Tensor] | None = None
+
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         params = self.sample_params(x.shape[0], generator, x.device, shape=tuple(x.shape[1:]))
-        return self.apply(x, params)
+        return (self._compiled_apply or self.apply)(x, params)
+
+    def compile(self) -> Augment:
+        """Compile :meth:`apply` with ``torch.compile`` (one graph, static shapes); returns ``self``.
+
+        The random draws (:meth:`sample_params`) stay eager, so the views are the same up to float
+        rounding (tested). On a GPU the view then costs a few fused kernels instead of hundreds of
+        small ones; the first call of each batch shape compiles (tens of seconds).
+        """
+        self._compiled_apply = torch.compile(self.apply, fullgraph=True, dynamic=False)
+        return self
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`compile` was called."""
+        return self._compiled_apply is not None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.recipe})"
+        return f"{type(self).__name__}({self.recipe}{', compiled' if self.compiled else ''})"
 
 
 class NoiseAugment(Augment):
@@ -182,10 +198,20 @@ class SignalAugment(Augment):
 # Image operations on float images in [0, 1], [N, C, H, W]; per-sample factors are [N].
 
 
-@functools.lru_cache(maxsize=16)
+_CONSTANTS: dict[tuple, torch.Tensor] = {}
+
+
 def _constant(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """``values`` as a ``[1, len, 1, 1]`` tensor on ``device``, made once (no host-to-device copy per call)."""
-    return torch.tensor(values, device=device, dtype=dtype).view(1, -1, 1, 1)
+    """``values`` as a ``[1, len, 1, 1]`` tensor on ``device``, made once (no host-to-device copy per call).
+
+    Inside ``torch.compile`` the constant is made in the graph instead (it becomes a compile-time constant).
+    """
+    if torch.compiler.is_compiling():
+        return torch.tensor(values, device=device, dtype=dtype).view(1, -1, 1, 1)
+    key = (values, device, dtype)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.tensor(values, device=device, dtype=dtype).view(1, -1, 1, 1)
+    return _CONSTANTS[key]
 
 
 def _grayscale(x: torch.Tensor) -> torch.Tensor:
@@ -287,7 +313,12 @@ class ImageAugment(Augment):
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
         self.masked = masked
-        self._norm: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def compile(self) -> ImageAugment:
+        """As :meth:`Augment.compile`, with hue and blur through masks (a graph cannot depend on subset sizes)."""
+        self.masked = True
+        super().compile()
+        return self
 
     # ---------------------------------------------------------------------------- randomness
     def sample_params(self, batch_size: int, generator: torch.Generator | None = None,
@@ -359,13 +390,6 @@ class ImageAugment(Augment):
         return _move(params, device)
 
     # ------------------------------------------------------------------------- computation
-    def _normalisers(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        if device not in self._norm:
-            mean = torch.tensor(self.mean, device=device).view(1, -1, 1, 1)
-            std = torch.tensor(self.std, device=device).view(1, -1, 1, 1)
-            self._norm[device] = (mean, std)
-        return self._norm[device]
-
     def crop(self, x: torch.Tensor, params: Params) -> torch.Tensor:
         """Crop ``box``, flip where ``flip``, resize to ``image_size``: float ``[B, C, S, S]``, ``[0, 1]``."""
         box = params["box"].to(x.device, torch.float32)
@@ -438,7 +462,7 @@ class ImageAugment(Augment):
             raise ValueError(f"images have {x.shape[1]} channels but mean/std have {len(self.mean)}")
         xf = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         view = self.colour(self.crop(xf, params), params)
-        mean, std = self._normalisers(x.device)
+        mean, std = (_constant(v, x.device, torch.float32) for v in (self.mean, self.std))
         return (view - mean) / std
 
 
@@ -478,20 +502,24 @@ def _name_and_recipe(dataset: str | SSLData, strength: str,
 
 
 def make_augment(dataset: str | SSLData, *, strength: str = "default", recipe: Recipe | None = None,
-                 mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None) -> Augment:
+                 mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None,
+                 compile: bool = False) -> Augment:
     """The batched view maker for ``dataset`` (a name in ``DATASETS`` or an :class:`SSLData`).
 
     ``strength`` is ``"default"``, ``"weak"`` or ``"none"`` (see :mod:`mi_ssl.data.recipes`);
     ``recipe`` overrides the table. With an :class:`SSLData`, image views keep the stored image
     size and normalise with the data's ``mean``/``std``; ``mean``/``std`` override either.
+    ``compile``: :meth:`Augment.compile` the view maker.
     """
     name, recipe, data_mean, data_std = _name_and_recipe(dataset, strength, recipe)
     if isinstance(recipe, NoiseRecipe):
-        return NoiseAugment(recipe)
-    if isinstance(recipe, SignalRecipe):
-        return SignalAugment(recipe)
-    mean = mean if mean is not None else data_mean
-    std = std if std is not None else data_std
-    if mean is None or std is None:
-        raise ValueError(f"{name}: image augmentation needs per-channel mean and std; pass mean=..., std=...")
-    return ImageAugment(recipe, mean, std)
+        aug: Augment = NoiseAugment(recipe)
+    elif isinstance(recipe, SignalRecipe):
+        aug = SignalAugment(recipe)
+    else:
+        mean = mean if mean is not None else data_mean
+        std = std if std is not None else data_std
+        if mean is None or std is None:
+            raise ValueError(f"{name}: image augmentation needs per-channel mean and std; pass mean=..., std=...")
+        aug = ImageAugment(recipe, mean, std)
+    return aug.compile() if compile else aug
