@@ -8,7 +8,8 @@
 # CIFAR-shaped uint8 images; throughput does not depend on pixel values). Writes into OUT_DIR:
 #   $TAG-main.{json,md,log}             nine methods x three pipelines, batch 512, paper hyper-parameters,
 #                                       FLOPs, peak memory, projected 1,000-epoch time, linear-probe timing
-#   $TAG-cudnn-benchmark.{json,md,log}  JMI and SDMI again with torch.backends.cudnn.benchmark on
+#   $TAG-compile-views.{json,md,log}    JMI and SDMI again with the view maker compiled (--compile-views)
+#   $TAG-cudnn-benchmark.{json,md,log}  only with CUDNN=1: JMI and SDMI with torch.backends.cudnn.benchmark on
 #   $TAG-compile.{json,md,log}          only with COMPILE=1: JMI with torch.compile (adds 1-2 minutes)
 #   $TAG-env.txt                        python, torch, CUDA, device, CPU count
 # Each stage has a hard time limit; the JSON record is rewritten after every method, so a stage cut
@@ -50,7 +51,11 @@ open(sys.argv[2], 'w').write(to_markdown(json.load(open(sys.argv[1]))))" "$out/$
 
 stage main 330 --probe
 rc=$?
-stage cudnn-benchmark 90 --methods jmi sdmi --pipelines device model --cudnn-benchmark
+# the view maker compiled into fused kernels (its graph compiles during the warm-up)
+stage compile-views 180 --methods jmi sdmi --pipelines device model --compile-views
+if [ "${CUDNN:-0}" = 1 ]; then
+    stage cudnn-benchmark 90 --methods jmi sdmi --pipelines device model --cudnn-benchmark
+fi
 if [ "${COMPILE:-0}" = 1 ]; then
     stage compile 240 --methods jmi --pipelines device model --compile
 fi
