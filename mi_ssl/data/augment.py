@@ -107,7 +107,10 @@ class Augment(ABC):
 
         The random draws (:meth:`sample_params`) stay eager, so the views are the same up to float
         rounding (tested). On a GPU the view then costs a few fused kernels instead of hundreds of
-        small ones; the first call of each batch shape compiles (tens of seconds).
+        small ones; the first call of each batch shape compiles (tens of seconds). On a CPU it does
+        not pay: a graph cannot depend on subset sizes, so hue and blur go through masks, and the
+        compiled masked view is slower than the eager subset one (CIFAR-10, 512 images, 2 threads:
+        124 against 87 ms for two views; ``benchmarks/results/cpu-2core-augment-cifar10-2threads-*``).
         """
         self._compiled_apply = torch.compile(self.apply, fullgraph=True, dynamic=False)
         return self
