@@ -56,6 +56,12 @@ def checks(finite: bool) -> Iterator[None]:
         _CHECK_FINITE = old
 
 
+def checking_finite() -> bool:
+    """Whether the device-synchronising checks are on here (off inside ``checks(finite=False)`` and under
+    ``torch.compile``); :func:`mi_ssl.training.fit` turns them off and checks its losses every few steps."""
+    return _CHECK_FINITE and not torch.compiler.is_compiling()
+
+
 # --------------------------------------------------------------------------- input checks
 def _check_tensor(x: object, name: str, ndim: int) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
@@ -64,7 +70,7 @@ def _check_tensor(x: object, name: str, ndim: int) -> torch.Tensor:
         raise ValueError(f"{name} must be a {ndim}-D tensor, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if _CHECK_FINITE and not torch.compiler.is_compiling() and not bool(torch.isfinite(x).all()):
+    if checking_finite() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains non-finite values (NaN or inf)")
     return x
 

@@ -162,11 +162,22 @@ def vicreg(
 
 
 def _logdet_spd(c: torch.Tensor) -> torch.Tensor:
-    """``log det`` of a symmetric positive-definite matrix through its Cholesky factor."""
+    """``log det`` of a symmetric positive-definite matrix through its Cholesky factor.
+
+    Where the factorisation fails the result is NaN. With the finiteness checks on
+    (:func:`mi_ssl.bounds.checking_finite`) a failure raises instead, saying whether the covariance had
+    non-finite entries (diverged embeddings) or was not positive definite; inside :func:`~mi_ssl.training.fit`
+    they are off (no host synchronisation per step) and the NaN loss stops the run with its own message.
+    """
     chol, info = torch.linalg.cholesky_ex(c)
-    if not torch.compiler.is_compiling() and bool((info != 0).any()):
-        raise ValueError("covariance is not positive definite even with the ridge; raise eps")
-    return 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+    if bounds.checking_finite():
+        if not bool(torch.isfinite(c).all()):
+            raise ValueError("the covariance has non-finite entries: the embeddings are NaN or inf "
+                             "(training diverged? lower the learning rate)")
+        if bool((info != 0).any()):
+            raise ValueError("covariance is not positive definite even with the ridge; raise eps")
+    logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+    return torch.where(info == 0, logdet, torch.full_like(logdet, math.nan))
 
 
 def gaussian_mi(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
