@@ -26,7 +26,9 @@ whose two views went through one optimiser step), peak device memory
 the epoch time and the 1,000-epoch time this implies for a 50,000-image epoch (CIFAR-10), FLOPs per
 step (``torch.utils.flop_counter.FlopCounterMode``, counted once: matrix products and convolutions of
 forward and backward, elementwise work not counted), achieved TFLOP/s and its share of the GPU's dense
-bf16 peak (:data:`PEAK_BF16_TFLOPS`). ``probe=True`` times the linear-probe protocol of
+bf16 peak (:data:`PEAK_BF16_TFLOPS`), and for a few steps run alone the host's share of a step
+(``isolated_step_host_ms`` against ``isolated_step_ms``: is the host or the device the bottleneck?).
+``probe=True`` times the linear-probe protocol of
 :mod:`mi_ssl.probing` on 50,000 + 10,000 images. ``augment`` compares the view makers alone.
 
 Throughput does not depend on pixel values, so ``synthetic=N`` benchmarks on ``N`` random uint8
@@ -51,6 +53,7 @@ import math
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -369,6 +372,10 @@ def _stop(variants: list[tuple[str, Iterator, int]], loader: Any) -> None:
 
 
 # =========================================================================== measurement
+#: Steps run one at a time after the timed ones, to split a step's time into host and device (median).
+_ISOLATED_STEPS = 5
+
+
 def _measure(stepper: Any, phases: Sequence[str], batches: Iterator, *, warmup: int, steps: int,
              batch_size: int, device: torch.device) -> dict[str, Any]:
     """Run ``warmup`` untimed and ``steps`` timed steps of ``stepper`` on ``batches``; peak memory of both."""
@@ -393,11 +400,27 @@ def _measure(stepper: Any, phases: Sequence[str], batches: Iterator, *, warmup: 
             k += 1
         _sync(device)
         seconds = time.perf_counter() - t0
+        # a few steps alone, each between two synchronisations: how long the host takes to issue one step
+        # (views included) against how long the step takes; equal times mean the host is the bottleneck
+        host, total = [], []
+        for _ in range(min(_ISOLATED_STEPS, steps)):
+            _sync(device)
+            t_a = time.perf_counter()
+            v1, v2 = next(batches)
+            stepper(phases[k % len(phases)], v1, v2, 1.0)
+            k += 1
+            t_b = time.perf_counter()
+            _sync(device)
+            host.append(t_b - t_a)
+            total.append(time.perf_counter() - t_a)
     del v1, v2
     out: dict[str, Any] = {
         "steps": steps, "warmup": warmup, "seconds": seconds,
         "steps_per_s": steps / seconds, "images_per_s": batch_size * steps / seconds,
         "loss_finite": bool(torch.isfinite(torch.stack(losses)).all()) if losses else None,
+        "isolated_steps": len(host),
+        "isolated_step_host_ms": 1e3 * statistics.median(host) if host else None,
+        "isolated_step_ms": 1e3 * statistics.median(total) if total else None,
     }
     if device.type == "cuda":
         out["peak_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
@@ -946,6 +969,28 @@ def _fmt(v: float | None, spec: str = ",.0f", suffix: str = "") -> str:
     return "n/a" if v is None else f"{v:{spec}}{suffix}"
 
 
+def _isolated_step_table(result: dict[str, Any]) -> list[str]:
+    """Markdown lines: host ms and total ms of one isolated step per method and pipeline (newer records only)."""
+    cells = {(m, p): v for m, e in result["methods"].items() for p, v in e.get("pipelines", {}).items()
+             if v.get("isolated_step_ms") is not None}
+    if not cells:
+        return []
+    pipes = [p for p in (*PIPELINES, "device_kornia") if any(q == p for _, q in cells)]
+    head = ["method"] + [f"{p} host / step ms" for p in pipes]
+    n = max(v["isolated_steps"] for v in cells.values())
+    lines = [f"### One step alone (median of {n}, each between two synchronisations)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in result["methods"]:
+        row = [m]
+        for p in pipes:
+            v = cells.get((m, p))
+            row.append("" if v is None else f"{v['isolated_step_host_ms']:.1f} / {v['isolated_step_ms']:.1f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines + ["", "Host = time until the host has issued the step (views included); step = until the device "
+                        "has finished it. Host close to step: the host (kernel launches, Python) bounds the speed; "
+                        "host well below step: the device does.", ""]
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     """The record as markdown: provenance, a throughput table with ratios b/a and b/c, FLOPs, memory,
     projected epoch times, the view makers and the probe timing."""
@@ -995,6 +1040,7 @@ def to_markdown(result: dict[str, Any]) -> str:
                   f"SDMI / JMI peak memory (model only): {_fmt(s.get('sdmi_over_jmi_peak_memory_model'), '.2f')}; "
                   f"JMI 1,000 epochs: {_fmt(s.get('jmi_projected_1000_epochs_hours_device'), '.1f')} h (b), "
                   f"{_fmt(s.get('jmi_projected_1000_epochs_hours_reference'), '.1f')} h (a).", ""]
+        lines += _isolated_step_table(result)
     if result.get("augment"):
         lines += ["## View makers alone (two views of one batch)", "",
                   "| maker | where | img/s | host ms per two views | host syncs per two views |",

@@ -102,7 +102,14 @@ def test_markdown_renders_the_measured_numbers(tiny):
         row = next(line for line in md.splitlines() if line.startswith(f"| {name} |"))
         assert f"{m['ratios']['device_over_reference']:.2f}" in row
         assert f"{m['ratios']['device_over_model']:.2f}" in row
-    assert "Linear-probe protocol" in md and "View makers alone" in md
+    assert "Linear-probe protocol" in md and "View makers alone" in md and "One step alone" in md
+
+
+def test_isolated_steps_split_host_and_device_time(tiny):
+    rec, _ = tiny
+    for m in rec["methods"].values():
+        for v in m["pipelines"].values():
+            assert 0 < v["isolated_step_host_ms"] <= v["isolated_step_ms"]
 
 
 def test_probe_and_augment_timings_are_recorded(tiny):
