@@ -431,11 +431,13 @@ def fit(
         distributed.prepare_learner(learner, device)
 
     # fixed held-out views for MI tracking (same every epoch, so changes reflect the encoders)
-    augment = make_augment(data, compile=cfg.compile_views)
+    augment = make_augment(data)
     n_track = min(cfg.track_n, len(data.test_x))
     track_x = data.test_x[:n_track].to(device)
     g_track = _epoch_generator(cfg.seed, 0, device, stream=99)
     track_v1, track_v2 = two_views(augment, track_x, g_track, channels_last)
+    if cfg.compile_views:   # after the tracking views: their shape differs from a minibatch's (a second compile)
+        augment.compile()
 
     train_x = data.train_x.to(device)
     n_batches = batches_per_epoch(len(train_x), cfg.batch_size)
