@@ -379,7 +379,7 @@ _ISOLATED_STEPS = 5
 def _measure(stepper: Any, phases: Sequence[str], batches: Iterator, *, warmup: int, steps: int,
              batch_size: int, device: torch.device) -> dict[str, Any]:
     """Run ``warmup`` untimed and ``steps`` timed steps of ``stepper`` on ``batches``; peak memory of both."""
-    from . import bounds
+    from .checks import finite_checks
 
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -387,7 +387,7 @@ def _measure(stepper: Any, phases: Sequence[str], batches: Iterator, *, warmup: 
     rss0 = _max_rss_bytes()
     losses = []
     k = 0
-    with bounds.checks(finite=False):                      # as in fit(): no host sync per loss
+    with finite_checks(False):                      # as in fit(): no host sync per loss
         for _ in range(warmup):
             v1, v2 = next(batches)
             stepper(phases[k % len(phases)], v1, v2, 1.0)
@@ -438,9 +438,9 @@ def _count_flops(learner: Any, stepper: Any, phase: str, v1: torch.Tensor, v2: t
         from torch.utils.flop_counter import FlopCounterMode
     except ImportError:
         return None
-    from . import bounds
+    from .checks import finite_checks
 
-    with bounds.checks(finite=False), FlopCounterMode(display=False) as counter:
+    with finite_checks(False), FlopCounterMode(display=False) as counter:
         with stepper.autocast:
             loss = learner.loss(phase, v1, v2)
         loss.backward()

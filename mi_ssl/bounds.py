@@ -9,21 +9,22 @@ Every bound is "joint term minus marginal term" (paper Eq. 1, Section A.2) and i
 **nats**. Each docstring states what the estimate lower-bounds and its ceiling.
 
 Bad input (non-tensors, wrong rank, mismatched shapes, ``N < 2``, non-finite values, ``tau <= 0``)
-raises ``ValueError``/``TypeError`` naming the argument. The finiteness check needs a device
-sync; hot training loops can switch it off with :func:`checks`.
+raises ``ValueError``/``TypeError`` naming the argument (:mod:`mi_ssl.checks`). The finiteness check
+needs a device sync; hot training loops switch it off with :func:`mi_ssl.checks.finite_checks`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 
+from .checks import check_pair as _check_pair
+from .checks import check_real
+from .checks import check_scores as _check_scores
+
 __all__ = [
-    "checks",
     "cosine_scores",
     "dot_scores",
     "joint_term",
@@ -39,74 +40,8 @@ __all__ = [
     "estimate_all",
 ]
 
-_CHECK_FINITE = True
-
-
-@contextlib.contextmanager
-def checks(finite: bool) -> Iterator[None]:
-    """Turn the (device-synchronising) finiteness check of inputs on or off inside a block.
-
-    Shape, ``N`` and ``tau`` checks always run; they cost nothing on the device.
-    """
-    global _CHECK_FINITE
-    old, _CHECK_FINITE = _CHECK_FINITE, finite
-    try:
-        yield
-    finally:
-        _CHECK_FINITE = old
-
-
-def checking_finite() -> bool:
-    """Whether the device-synchronising checks are on here (off inside ``checks(finite=False)`` and under
-    ``torch.compile``); :func:`mi_ssl.training.fit` turns them off and checks its losses every few steps."""
-    return _CHECK_FINITE and not torch.compiler.is_compiling()
-
-
-# --------------------------------------------------------------------------- input checks
-def _check_tensor(x: object, name: str, ndim: int) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D tensor, got shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if checking_finite() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
-    return x
-
-
-def _check_pair(za: object, zb: object) -> tuple[torch.Tensor, torch.Tensor]:
-    za = _check_tensor(za, "za", 2)
-    zb = _check_tensor(zb, "zb", 2)
-    if za.shape != zb.shape:
-        raise ValueError(
-            f"za and zb must have the same shape [N, D]; got za {tuple(za.shape)} and zb {tuple(zb.shape)}"
-        )
-    if za.shape[0] < 2:
-        raise ValueError(
-            f"za and zb need at least N=2 rows (one joint and one marginal pair); got N={za.shape[0]}"
-        )
-    return za, zb
-
-
-def _check_scores(scores: object) -> torch.Tensor:
-    s = _check_tensor(scores, "scores", 2)
-    if s.shape[0] != s.shape[1]:
-        raise ValueError(f"scores must be a square [N, N] matrix; got shape {tuple(s.shape)}")
-    if s.shape[0] < 2:
-        raise ValueError(
-            f"scores needs N >= 2 (joint diagonal plus marginal off-diagonal); got N={s.shape[0]}"
-        )
-    return s
-
-
 def _check_tau(tau: object) -> float:
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)):
-        raise TypeError(f"tau must be a positive number, got {tau!r}")
-    tau = float(tau)
-    if not math.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau must be a finite number > 0, got tau={tau}")
-    return tau
+    return check_real(tau, "tau", positive=True)
 
 
 def _off_diagonal(s: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from . import bounds
+from .checks import checking_finite
 
 __all__ = [
     "cos_dv",
@@ -165,12 +166,12 @@ def _logdet_spd(c: torch.Tensor) -> torch.Tensor:
     """``log det`` of a symmetric positive-definite matrix through its Cholesky factor.
 
     Where the factorisation fails the result is NaN. With the finiteness checks on
-    (:func:`mi_ssl.bounds.checking_finite`) a failure raises instead, saying whether the covariance had
+    (:func:`mi_ssl.checking_finite`) a failure raises instead, saying whether the covariance had
     non-finite entries (diverged embeddings) or was not positive definite; inside :func:`~mi_ssl.training.fit`
     they are off (no host synchronisation per step) and the NaN loss stops the run with its own message.
     """
     chol, info = torch.linalg.cholesky_ex(c)
-    if bounds.checking_finite():
+    if checking_finite():
         if not bool(torch.isfinite(c).all()):
             raise ValueError("the covariance has non-finite entries: the embeddings are NaN or inf "
                              "(training diverged? lower the learning rate)")

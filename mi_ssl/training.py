@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from . import bounds, distributed
+from .checks import finite_checks
 from .data import load_dataset
 from .data.augment import make_augment
 from .data.base import SSLData
@@ -485,7 +486,7 @@ def fit(
                desc=f"{cfg.method}/{cfg.dataset}", unit="epoch", initial=start_epoch - 1, total=cfg.epochs)
     steps_done = {ph: 0 for ph in phases}
     t_start = time.perf_counter()
-    with bounds.checks(finite=False):
+    with finite_checks(False):
         for epoch in bar:
             t0 = time.perf_counter()
             learner.train()
