@@ -25,6 +25,7 @@ from .checks import check_real
 from .checks import check_scores as _check_scores
 
 __all__ = [
+    "off_diagonal",
     "cosine_scores",
     "dot_scores",
     "joint_term",
@@ -44,7 +45,7 @@ def _check_tau(tau: object) -> float:
     return check_real(tau, "tau", positive=True)
 
 
-def _off_diagonal(s: torch.Tensor) -> torch.Tensor:
+def off_diagonal(s: torch.Tensor) -> torch.Tensor:
     """The ``N(N-1)`` off-diagonal entries of ``[N, N]`` as a flat vector (row-major order)."""
     n = s.shape[0]
     return s.flatten()[1:].view(n - 1, n + 1)[:, :-1].flatten()
@@ -80,7 +81,7 @@ def _joint(s: torch.Tensor) -> torch.Tensor:
 
 def _dv_marginal(s: torch.Tensor) -> torch.Tensor:
     n = s.shape[0]
-    return torch.logsumexp(_off_diagonal(s), dim=0) - math.log(n * (n - 1))
+    return torch.logsumexp(off_diagonal(s), dim=0) - math.log(n * (n - 1))
 
 
 def _dv(s: torch.Tensor) -> torch.Tensor:
@@ -92,7 +93,7 @@ def _infonce(s: torch.Tensor) -> torch.Tensor:
 
 
 def _jsd(s: torch.Tensor) -> torch.Tensor:
-    return -F.softplus(-torch.diagonal(s)).mean() - F.softplus(_off_diagonal(s)).mean()
+    return -F.softplus(-torch.diagonal(s)).mean() - F.softplus(off_diagonal(s)).mean()
 
 
 def joint_term(scores: torch.Tensor) -> torch.Tensor:
@@ -132,7 +133,7 @@ def nwj(scores: torch.Tensor) -> torch.Tensor:
     DV value of the same critic (``log u <= u/e``). Tight at ``T* = 1 + log p(z_A,z_B)/(p(z_A)p(z_B))``.
     """
     s = _check_scores(scores)
-    return _joint(s) - torch.exp(_off_diagonal(s) - 1.0).mean()
+    return _joint(s) - torch.exp(off_diagonal(s) - 1.0).mean()
 
 
 def infonce(scores: torch.Tensor) -> torch.Tensor:
@@ -186,7 +187,7 @@ def taylor_dv(scores: torch.Tensor, variance_weight: float = 0.5) -> torch.Tenso
     ):
         raise ValueError(f"variance_weight must be a number >= 0, got {variance_weight!r}")
     s = _check_scores(scores)
-    off = _off_diagonal(s)
+    off = off_diagonal(s)
     return _joint(s) - (off.mean() + variance_weight * off.var(unbiased=False))
 
 

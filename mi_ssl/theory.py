@@ -1213,8 +1213,8 @@ def family_study(
             za, zb = sample_views(n, cov, fam, g)
         vd = variance_decomposition(za, zb, g)
         a, b = standardise(za[:n_mgf]), standardise(zb[:n_mgf])
-        cos_off = bounds._off_diagonal(bounds.cosine_scores(a, b, tau))
-        dot_off = bounds._off_diagonal(a @ b.T / scale)
+        cos_off = bounds.off_diagonal(bounds.cosine_scores(a, b, tau))
+        dot_off = bounds.off_diagonal(a @ b.T / scale)
         rows.append({
             "family": fam,
             "tails": _TAILS[fam],

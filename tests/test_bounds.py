@@ -136,7 +136,7 @@ def test_three_by_three_by_hand() -> None:
 
 def test_off_diagonal_order_and_count() -> None:
     s = torch.arange(16.0).view(4, 4)
-    off = bounds._off_diagonal(s)
+    off = bounds.off_diagonal(s)
     expected = [float(s[i, j]) for i in range(4) for j in range(4) if i != j]
     assert off.tolist() == expected
 

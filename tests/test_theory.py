@@ -82,7 +82,7 @@ def test_optimal_critic_monte_carlo_identities() -> None:
     diag = torch.diagonal(s)
     se = float(diag.std()) / math.sqrt(n)
     assert abs(float(diag.mean()) - theory.gaussian_mi(rho, d)) < 4 * se
-    off = bounds._off_diagonal(s).exp()
+    off = bounds.off_diagonal(s).exp()
     assert float(off.mean()) == pytest.approx(1.0, abs=0.03)
 
 

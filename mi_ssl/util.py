@@ -1,0 +1,82 @@
+"""Small helpers every part of :mod:`mi_ssl` needs, written once: atomic file writes, device resolution,
+provenance of a result, and a frozen-module context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["atomic_write", "resolve_device", "git_commit", "provenance", "evaluating"]
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
+    """Write ``path`` so that a reader sees either the old file or the whole new one, never a part.
+
+    ``write(tmp)`` writes the content to a temporary path beside ``path`` (same file system); the temporary
+    file then replaces ``path`` in one ``os.replace``. If ``write`` fails, ``path`` is untouched and the
+    temporary file is removed.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def resolve_device(device: str | torch.device | None, name: str = "device") -> torch.device:
+    """``auto``/``None`` -> ``cuda`` when available, else ``cpu``; a device string otherwise.
+
+    Raises ``ValueError`` naming ``name`` for a string that is not a device, or for CUDA where none is available.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name}={device!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name}={device!r} but no CUDA device is available here; use cpu or auto")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{name}={device!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return dev
+
+
+def git_commit() -> str:
+    """The short commit of the checkout :mod:`mi_ssl` is imported from, or ``"unknown"`` outside git."""
+    try:
+        here = Path(__file__).resolve().parent
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(device: torch.device | str = "cpu", **extra: Any) -> dict[str, Any]:
+    """Where a result comes from: device name, torch version, commit, plus any ``extra`` fields."""
+    device = torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    return {"device": name, "torch": torch.__version__, "commit": git_commit(), **extra}
+
+
+@contextlib.contextmanager
+def evaluating(*modules: nn.Module) -> Iterator[None]:
+    """Run a block with ``modules`` in eval mode and without autograd; each module's mode is restored after."""
+    modes = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        with torch.no_grad():
+            yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
