@@ -1,7 +1,7 @@
 """Tests of :mod:`mi_ssl.bounds` against independent ground truth.
 
 * closed-form MI of correlated Gaussians with the optimal critic ``T* = log p(y|x)/p(y)``
-  (:mod:`mi_ssl.theory`, itself checked against scipy in ``test_theory.py``);
+  (:mod:`mi_ssl.theory`, itself checked against scipy in ``test_theory_gaussians.py``);
 * small score matrices computed by hand with :mod:`math`;
 * a naive double loop for the cos-DV loss of paper Eq. 15;
 * invariants (DV >= NWJ, InfoNCE <= log N, JSD <= 0) and bad-input errors.
