@@ -21,100 +21,22 @@ Bad input raises ``ValueError`` (``TypeError`` for a wrong type) naming the argu
 is allowed (:mod:`mi_ssl.checks`).
 """
 
-from .ascent import (
-    AscentTrace,
-    Terms,
-    ascent_sweep,
-    ascent_table,
-    batch_cos_dv_instance,
-    batch_cos_dv_terms,
-    dv_ascent,
-    gaussian_dot_dv_terms,
-    gaussian_dot_instance,
-    linear_gaussian_batch,
-    linear_gaussian_setting,
-    linear_view_covariances,
-)
-from .batch import (
-    cross_covariance,
-    derangement,
-    excess_kurtosis,
-    marginal_pairs,
-    product_feature_covariance,
-    standardise,
-)
-from .cumulants import cumulant_expansion, cumulant_remainder, cumulant_study, log_mgf, remainder_bound
-from .dot_critic import (
-    dot_critic_moments,
-    dot_mgf_study,
-    gaussian_dot_dv,
-    gaussian_dot_marginal_log_mgf,
-    variance_decomposition,
-)
-from .families import FAMILIES, family_study, sample_relu_views, sample_views, surrogate_landscape, view_covariance
-from .gaussians import (
-    ChannelMI,
-    gaussian_channel_mi,
-    gaussian_mi,
-    gaussian_mi_from_cov,
-    gaussian_optimal_critic,
-    rho_for_mi,
-    sample_correlated_gaussians,
-    sample_gaussian_channel,
-)
-from .sweeps import bound_estimates, bound_sweep, channel_sweep
+# Each module's ``__all__`` is its public API; the package re-exports all of them.
+from . import ascent, batch, cumulants, dot_critic, families, gaussians, sweeps
+from .ascent import *  # noqa: F403
+from .batch import *  # noqa: F403
+from .cumulants import *  # noqa: F403
+from .dot_critic import *  # noqa: F403
+from .families import *  # noqa: F403
+from .gaussians import *  # noqa: F403
+from .sweeps import *  # noqa: F403
 
 __all__ = [
-    # gaussians
-    "gaussian_mi",
-    "rho_for_mi",
-    "sample_correlated_gaussians",
-    "gaussian_optimal_critic",
-    "gaussian_mi_from_cov",
-    "ChannelMI",
-    "gaussian_channel_mi",
-    "sample_gaussian_channel",
-    # sweeps
-    "bound_estimates",
-    "bound_sweep",
-    "channel_sweep",
-    # ascent
-    "Terms",
-    "linear_view_covariances",
-    "gaussian_dot_dv_terms",
-    "batch_cos_dv_terms",
-    "AscentTrace",
-    "dv_ascent",
-    "linear_gaussian_setting",
-    "linear_gaussian_batch",
-    "ascent_table",
-    "gaussian_dot_instance",
-    "batch_cos_dv_instance",
-    "ascent_sweep",
-    # cumulants
-    "log_mgf",
-    "cumulant_expansion",
-    "cumulant_remainder",
-    "remainder_bound",
-    "cumulant_study",
-    # batch
-    "standardise",
-    "cross_covariance",
-    "derangement",
-    "marginal_pairs",
-    "product_feature_covariance",
-    "excess_kurtosis",
-    # dot critic
-    "gaussian_dot_marginal_log_mgf",
-    "dot_critic_moments",
-    "gaussian_dot_dv",
-    "dot_mgf_study",
-    "variance_decomposition",
-    # families
-    "FAMILIES",
-    "view_covariance",
-    "sample_views",
-    "sample_relu_views",
-    "surrogate_landscape",
-    "family_study",
+    *gaussians.__all__,
+    *sweeps.__all__,
+    *ascent.__all__,
+    *cumulants.__all__,
+    *batch.__all__,
+    *dot_critic.__all__,
+    *families.__all__,
 ]
