@@ -1,4 +1,4 @@
-"""The ``mi-ssl`` command: ``train``, ``probe``, ``methods``, ``datasets``, ``bench``.
+"""The ``mi-ssl`` command: ``train``, ``probe``, ``export``, ``methods``, ``datasets``, ``bench``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     mi-ssl train --method sdmi --dataset cifar10 --data-dir ~/data --profile paper --device cuda --out runs/sdmi
     mi-ssl train --method sdmi --dataset cifar10 --data-dir ~/data --out runs/sdmi --resume
     mi-ssl probe --run runs/sdmi
+    mi-ssl export --run runs/sdmi --encoder f --out sdmi_f.pt
     torchrun --nproc_per_node=2 -m mi_ssl.cli train --method simclr --dataset cifar10 ...
 """
 
@@ -104,6 +105,30 @@ def _cmd_probe(a: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a run's backbone as a plain state_dict (+ JSON sidecar)",
+                       description="Write the backbone of one encoder of a run as a plain state_dict (torchvision "
+                                   "key names for the ResNets; torch.load(FILE, weights_only=True)) and FILE.json: "
+                                   "how to rebuild it (torchvision recipe for the ResNets), its input "
+                                   "normalisation, the run's config and commits. mi_ssl.load_backbone(FILE) reads "
+                                   "it back.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--run", required=True, metavar="DIR", help="run directory written by `mi-ssl train`")
+    p.add_argument("--encoder", default="f", metavar="f|g",
+                   help="f: the online / E-step encoder; g: the second encoder of SDMI methods that have one")
+    p.add_argument("--out", required=True, metavar="FILE", help="file to write (the sidecar is FILE.json)")
+
+
+def _cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_backbone, sidecar_path
+
+    out = export_backbone(a.run, a.out, encoder=a.encoder)
+    side = json.loads(sidecar_path(out).read_text())
+    print(f"{side['method']}/{side['dataset']} encoder {side['encoder']}: {side['backbone']} backbone, "
+          f"{side['feature_dim']} features -> {out} (+ {sidecar_path(out).name})")
+    return 0
+
+
 def _add_methods(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("methods", help="print the SDMI/JMI taxonomy of every method (paper Table 7)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -149,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
     _add_probe(sub)
+    _add_export(sub)
     _add_methods(sub)
     _add_datasets(sub)
     from .bench import add_parser as _add_bench
@@ -160,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
-    handlers = {"train": _cmd_train, "probe": _cmd_probe, "methods": _cmd_methods, "datasets": _cmd_datasets}
+    handlers = {"train": _cmd_train, "probe": _cmd_probe, "export": _cmd_export, "methods": _cmd_methods,
+                "datasets": _cmd_datasets}
     if a.command == "bench":
         return a.handler(a)
     try:
