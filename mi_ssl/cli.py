@@ -40,7 +40,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="number of epochs (default: profile's)")
     p.add_argument("--profile", default="cpu", choices=PROFILES,
                    help="'cpu': laptop-sized defaults; 'paper': the paper's Tables 3, 5, 6")
-    p.add_argument("--data-dir", help="folder holding the dataset files (cifar*, tinyimagenet, imagenet100)")
+    p.add_argument("--data-dir", help="folder holding the dataset files (cifar*, tinyimagenet, imagenet100), "
+                                      "or your ImageFolder tree for --dataset folder")
+    p.add_argument("--download", action="store_true",
+                   help="fetch CIFAR-10/100 into --data-dir first if missing (needs a network)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int)
@@ -72,7 +75,12 @@ def _cmd_train(a: argparse.Namespace) -> int:
         checkpoint_every=a.checkpoint_every, track_every=a.track_every, compile=a.compile,
         compile_views=a.compile_views, amp=False if a.no_amp else None,
     )
-    res = fit(cfg, out=a.out, resume=a.resume, progress=False if a.no_progress else None)
+    data = None
+    if a.download:  # fetched into --data-dir if missing (CIFAR only; others say so), then trained on
+        from .data import load_dataset
+
+        data = load_dataset(a.dataset, a.data_dir, seed=a.seed, download=True)
+    res = fit(cfg, data, out=a.out, resume=a.resume, progress=False if a.no_progress else None)
     s = res.summary
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports (and writes)
         return 0
