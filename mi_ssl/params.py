@@ -33,14 +33,21 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import check_int, check_real
+import torch
 
-__all__ = ["ParameterError", "Spec", "Int", "Real", "Text", "Bool", "Choice", "ListOf", "COMMON", "check",
-           "spec_from_annotation"]
+from .checks import check_int, check_real
+from .data import DATASETS, canonical_name
+from .methods import METHODS, PROFILES
+from .networks import BACKBONES
+from .util import resolve_device
+
+__all__ = ["ParameterError", "Spec", "Int", "Real", "Text", "Bool", "Choice", "Device", "ListOf", "COMMON",
+           "check", "spec_from_annotation"]
 
 
 class ParameterError(ValueError):
@@ -78,18 +85,18 @@ def _parse_text(text: str) -> Any:
 
 # ------------------------------------------------------------------------------------ specs
 @dataclass(frozen=True)
-class Spec:
+class Spec(ABC):
     """What one parameter accepts. ``type_name`` is the annotation a chapter must write for it."""
 
     type_name = "object"
 
+    @abstractmethod
     def convert(self, value: Any) -> Any:
         """The accepted value (converted), or raise ``_Invalid``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self, plural: bool = False) -> str:
         """What is allowed, as a phrase: ``"an integer >= 1"`` (``plural``: ``"integers >= 1"``)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -212,15 +219,11 @@ class Device(Spec):
     type_name = "str"
 
     def convert(self, value: Any) -> str:
-        from .util import resolve_device
-
         if not isinstance(value, str):
             raise _Invalid
         try:
             resolve_device(value)
         except ValueError:
-            import torch
-
             no_cuda = value.strip().startswith("cuda") and not torch.cuda.is_available()
             raise _Invalid("no CUDA device is available here" if no_cuda else "") from None
         return value
@@ -280,9 +283,12 @@ _SCALARS: dict[str, Spec] = {"int": Int(), "float": Real(), "str": Text(), "bool
 
 def spec_from_annotation(annotation: Any) -> tuple[Spec, bool]:
     """``(spec, optional)`` for a parameter annotation (a type, ``list[int]``, or its text)."""
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None)
-    if text is None or "[" in repr(annotation):
-        text = annotation if isinstance(annotation, str) else repr(annotation)
+    if isinstance(annotation, str):
+        text = annotation
+    elif isinstance(annotation, type):
+        text = annotation.__name__                  # int, float, str, bool
+    else:
+        text = repr(annotation)                     # list[int], typing.Optional[int], int | None
     text = re.sub(r"\s+", "", text)
     optional = False
     m = re.fullmatch(r"(?:typing\.)?Optional\[(.+)\]|(.+)\|None|None\|(.+)", text)
@@ -299,10 +305,6 @@ def spec_from_annotation(annotation: Any) -> tuple[Spec, bool]:
 
 # ------------------------------------------------------------------------------ common parameters
 def _common() -> dict[str, Spec]:
-    from .data import DATASETS, canonical_name
-    from .methods import METHODS, PROFILES
-    from .networks import BACKBONES
-
     method = Choice(tuple(METHODS), "method name", lambda s: s.strip().lower())
     return {
         "seed": Int(0),
