@@ -11,6 +11,15 @@ Modules, one concept each (see DESIGN.md):
 * :mod:`mi_ssl.networks` — encoders, projectors, predictors.
 * :mod:`mi_ssl.training` — ``fit``: one loop for every method.
 * :mod:`mi_ssl.evaluation` — linear probe, kNN, NN angle gaps, collapse diagnostics.
+* :mod:`mi_ssl.export` — a run's backbone as a plain ``state_dict`` + JSON sidecar; :func:`load_backbone` reads it.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name == "load_backbone":                 # lazily: `import mi_ssl` stays free of torch
+        from .export import load_backbone
+
+        return load_backbone
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

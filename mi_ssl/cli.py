@@ -1,4 +1,4 @@
-"""The ``mi-ssl`` command: ``train``, ``probe``, ``methods``, ``datasets``, ``bench``.
+"""The ``mi-ssl`` command: ``train``, ``probe``, ``export``, ``methods``, ``datasets``, ``bench``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     mi-ssl train --method sdmi --dataset cifar10 --data-dir ~/data --profile paper --device cuda --out runs/sdmi
     mi-ssl train --method sdmi --dataset cifar10 --data-dir ~/data --out runs/sdmi --resume
     mi-ssl probe --run runs/sdmi
+    mi-ssl export --run runs/sdmi --encoder f --out sdmi_f.pt
     torchrun --nproc_per_node=2 -m mi_ssl.cli train --method simclr --dataset cifar10 ...
 """
 
@@ -39,7 +40,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="number of epochs (default: profile's)")
     p.add_argument("--profile", default="cpu", choices=PROFILES,
                    help="'cpu': laptop-sized defaults; 'paper': the paper's Tables 3, 5, 6")
-    p.add_argument("--data-dir", help="folder holding the dataset files (cifar*, tinyimagenet, imagenet100)")
+    p.add_argument("--data-dir", help="folder holding the dataset files (cifar*, tinyimagenet, imagenet100), "
+                                      "or your ImageFolder tree for --dataset folder")
+    p.add_argument("--download", action="store_true",
+                   help="fetch CIFAR-10/100 into --data-dir first if missing (needs a network)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int)
@@ -71,7 +75,12 @@ def _cmd_train(a: argparse.Namespace) -> int:
         checkpoint_every=a.checkpoint_every, track_every=a.track_every, compile=a.compile,
         compile_views=a.compile_views, amp=False if a.no_amp else None,
     )
-    res = fit(cfg, out=a.out, resume=a.resume, progress=False if a.no_progress else None)
+    data = None
+    if a.download:  # fetched into --data-dir if missing (CIFAR only; others say so), then trained on
+        from .data import load_dataset
+
+        data = load_dataset(a.dataset, a.data_dir, seed=a.seed, download=True)
+    res = fit(cfg, data, out=a.out, resume=a.resume, progress=False if a.no_progress else None)
     s = res.summary
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports (and writes)
         return 0
@@ -101,6 +110,30 @@ def _cmd_probe(a: argparse.Namespace) -> int:
     for enc, r in res.items():
         print(f"{enc}: linear probe top-1 {r['top1']:.2f}%  kNN {r['knn_top1']:.2f}%  "
               f"effective rank {r['effective_rank']:.1f}")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a run's backbone as a plain state_dict (+ JSON sidecar)",
+                       description="Write the backbone of one encoder of a run as a plain state_dict (torchvision "
+                                   "key names for the ResNets; torch.load(FILE, weights_only=True)) and FILE.json: "
+                                   "how to rebuild it (torchvision recipe for the ResNets), its input "
+                                   "normalisation, the run's config and commits. mi_ssl.load_backbone(FILE) reads "
+                                   "it back.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--run", required=True, metavar="DIR", help="run directory written by `mi-ssl train`")
+    p.add_argument("--encoder", default="f", metavar="f|g",
+                   help="f: the online / E-step encoder; g: the second encoder of SDMI methods that have one")
+    p.add_argument("--out", required=True, metavar="FILE", help="file to write (the sidecar is FILE.json)")
+
+
+def _cmd_export(a: argparse.Namespace) -> int:
+    from .export import export_backbone, sidecar_path
+
+    out = export_backbone(a.run, a.out, encoder=a.encoder)
+    side = json.loads(sidecar_path(out).read_text())
+    print(f"{side['method']}/{side['dataset']} encoder {side['encoder']}: {side['backbone']} backbone, "
+          f"{side['feature_dim']} features -> {out} (+ {sidecar_path(out).name})")
     return 0
 
 
@@ -149,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
     _add_probe(sub)
+    _add_export(sub)
     _add_methods(sub)
     _add_datasets(sub)
     from .bench import add_parser as _add_bench
@@ -160,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
-    handlers = {"train": _cmd_train, "probe": _cmd_probe, "methods": _cmd_methods, "datasets": _cmd_datasets}
+    handlers = {"train": _cmd_train, "probe": _cmd_probe, "export": _cmd_export, "methods": _cmd_methods,
+                "datasets": _cmd_datasets}
     if a.command == "bench":
         return a.handler(a)
     try:

@@ -226,6 +226,9 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "imagenet100": {"backbone": "resnet50", "proj_layers": 3, "proj_hidden": 512, "proj_dim": 256,
                     "batch_size": 256, "epochs": 100, "lr": 0.05, "weight_decay": 1e-4, "warmup_epochs": 10,
                     "track_n": 2500},
+    # a user's own ImageFolder tree (64 px by default): Tiny-ImageNet's settings, without warm-up (short runs)
+    "folder": {"backbone": "resnet18", "proj_layers": 3, "proj_hidden": 512, "proj_dim": 256,
+               "batch_size": 512, "epochs": 100, "lr": 0.05, "weight_decay": 5e-4, "track_n": 2500},
 }
 
 # Method-specific CPU defaults (tuned on MNIST-1D; see the book's chapters 07-08).

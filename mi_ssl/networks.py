@@ -191,6 +191,7 @@ DEFAULT_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
     "cifar100": ("resnet18", {"small_images": True}),
     "tinyimagenet": ("resnet18", {"small_images": True}),
     "imagenet100": ("resnet50", {"small_images": False}),
+    "folder": ("resnet18", {}),          # stem chosen by the image size (CIFAR stem up to 64 px)
 }
 
 

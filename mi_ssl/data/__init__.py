@@ -9,7 +9,7 @@
 
 from .augment import Augment, ImageAugment, NoiseAugment, SignalAugment, make_augment
 from .base import DatasetError, SSLData
-from .datasets import DATASETS, FILE_DATASETS, canonical_name, describe, load_dataset
+from .datasets import DATASETS, DOWNLOADABLE, FILE_DATASETS, canonical_name, describe, load_dataset
 from .gaussian import GaussianNoiseViews, load_gaussian
 from .recipes import RECIPES, STRENGTHS, ImageRecipe, NoiseRecipe, Recipe, SignalRecipe, recipe_for
 
@@ -25,7 +25,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "DATASETS", "FILE_DATASETS", "RECIPES", "STRENGTHS",
+    "DATASETS", "DOWNLOADABLE", "FILE_DATASETS", "RECIPES", "STRENGTHS",
     "Augment", "DatasetError", "GaussianNoiseViews", "ImageAugment", "ImageRecipe", "NoiseAugment",
     "NoiseRecipe", "Recipe", "SSLData", "SignalAugment", "SignalRecipe", "TwoViewDataset",
     "canonical_name", "describe", "load_dataset", "load_gaussian", "make_augment", "make_cpu_transform", "recipe_for",

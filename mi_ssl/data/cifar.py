@@ -79,15 +79,18 @@ def _read_batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _download(name: str, data_dir: Path) -> None:
+    """Fetch and unpack the archive torchvision's ``CIFAR10``/``CIFAR100`` name (URL, file name, MD5)."""
     from torchvision import datasets
+    from torchvision.datasets.utils import download_and_extract_archive
 
     cls = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[name]
     try:
-        for train in (True, False):
-            cls(root=str(data_dir), train=train, download=True)
-    except Exception as e:  # noqa: BLE001 - network and checksum errors alike
-        raise DatasetError(f"{name}: download into {data_dir} failed ({type(e).__name__}: {e}). "
-                           f"Download it elsewhere and pass --data-dir.") from e
+        download_and_extract_archive(cls.url, str(data_dir), filename=cls.filename, md5=cls.tgz_md5)
+    except Exception as e:  # noqa: BLE001 - no network, refused, checksum, disk: one message for all
+        reason = " ".join(f"{type(e).__name__}: {e}".split())
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
+        raise DatasetError(f"{name}: download of {cls.url} into {data_dir} failed ({reason}); without a network, "
+                           f"fetch {cls.filename} elsewhere, unpack it into a folder and pass --data-dir") from None
 
 
 def load_cifar(name: str, data_dir: Path, *, download: bool = False) -> SSLData:

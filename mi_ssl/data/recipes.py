@@ -168,6 +168,8 @@ RECIPES: dict[str, Recipe] = {
     "tinyimagenet": ImageRecipe(image_size=64, crop_scale=(0.2, 1.0)),
     # ImageNet-size images: the full SimCLR recipe, blur included.
     "imagenet100": ImageRecipe(image_size=224, crop_scale=(0.08, 1.0), blur_p=0.5),
+    # a user's own images (any size; views keep the stored size, 64 by default): the Tiny-ImageNet recipe
+    "folder": ImageRecipe(image_size=64, crop_scale=(0.2, 1.0)),
 }
 
 

@@ -5,7 +5,7 @@ Known without loading any data, so an augmentation can be built from a data set'
 
 * CIFAR-10/100: per-channel mean and standard deviation over all training pixels (the values
   computed over the pixels, not the often-copied per-image average ``(0.2023, 0.1994, 0.2010)``).
-* Tiny-ImageNet and ImageNet-100: the ImageNet-1k statistics, as most SSL code bases
+* Tiny-ImageNet, ImageNet-100 and ``folder`` (a user's own images): the ImageNet-1k statistics, as most SSL code bases
   (solo-learn, lightly) use for every ImageNet subset.
 * digits: computed on this package's fixed 1,347-image training split of scikit-learn's digits
   (``tests/test_data.py`` recomputes it).
@@ -22,4 +22,5 @@ CHANNEL_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "tinyimagenet": (IMAGENET_MEAN, IMAGENET_STD),
     "imagenet100": (IMAGENET_MEAN, IMAGENET_STD),
+    "folder": (IMAGENET_MEAN, IMAGENET_STD),      # a user's own images: the usual ImageNet statistics
 }
