@@ -591,7 +591,7 @@ def plot_kernel_times(frame: pd.DataFrame, floor: str = "floor", target: float |
 
     ``frame`` has columns ``kernel``, ``N``, ``ms``, ``x floor`` (:func:`mi_ssl.bench.appendix.kernel_frame`).
     """
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.4))
     names = [k for k in dict.fromkeys(frame.kernel) if k != floor]
     colors = dict(zip(names, sns.color_palette("colorblind", len(names))))
     base = frame[frame.kernel == floor].sort_values("N")
@@ -605,8 +605,12 @@ def plot_kernel_times(frame: pd.DataFrame, floor: str = "floor", target: float |
         bx.axhline(target, color="grey", ls=":", lw=1.5, label=f"target {target:g}x floor")
     ax.set(xscale="log", yscale="log", xlabel="batch size N", ylabel="forward + backward, ms (median)")
     bx.set(xscale="log", yscale="log", xlabel="batch size N", ylabel="time / floor's time")
+    sizes = sorted(frame.N.unique())
+    for a in (ax, bx):
+        a.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        a.minorticks_off()
     ax.set_title("Time against N")
     bx.set_title("Ratio to the bare N x N floor")
-    bx.legend(fontsize=7, loc="upper right")
+    bx.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
