@@ -3,7 +3,8 @@
 #
 #   MI_SSL_COMMIT=<commit> TAG=h100 bash benchmarks/run_gpu.sh OUT_DIR      # from the repository root
 #
-# Needs only python with torch + torchvision (any recent version, CUDA build): the package runs from the
+# Needs python with torch + torchvision (any recent version, CUDA build) and the package's other dependencies
+# (numpy, pandas, scipy, ...: pyproject.toml; a stock GPU image has them): the package runs from the
 # source tree (PYTHONPATH), nothing is installed, and no data set files are read (--synthetic: random
 # CIFAR-shaped uint8 images; throughput does not depend on pixel values). Writes into OUT_DIR:
 #   $TAG-main.{json,md,log}             nine methods x three pipelines, batch 512, paper hyper-parameters,

@@ -193,11 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     a = parser.parse_args(argv)
     handlers = {"train": _cmd_train, "probe": _cmd_probe, "export": _cmd_export, "methods": _cmd_methods,
                 "datasets": _cmd_datasets}
     if a.command == "bench":
-        return a.handler(a)
+        return a.handler(a, argv)             # argv: the command line its record keeps
     try:
         return handlers[a.command](a)
     except (ValueError, FileNotFoundError) as e:

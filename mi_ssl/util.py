@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["atomic_write", "resolve_device", "git_commit", "provenance", "evaluating"]
+__all__ = ["atomic_write", "resolve_device", "git_commit", "git_dirty", "provenance", "evaluating"]
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
@@ -51,14 +51,26 @@ def resolve_device(device: str | torch.device | None, name: str = "device") -> t
     return dev
 
 
-def git_commit() -> str:
-    """The short commit of the checkout :mod:`mi_ssl` is imported from, or ``"unknown"`` outside git."""
+def _git(*args: str) -> str | None:
+    """Output of ``git ARGS`` in the checkout :mod:`mi_ssl` is imported from; ``None`` outside git."""
     try:
         here = Path(__file__).resolve().parent
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
-                              text=True, timeout=5).stdout.strip() or "unknown"
+        out = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_commit() -> str:
+    """The short commit of the checkout :mod:`mi_ssl` is imported from; outside git (a copied tree on a
+    GPU machine) ``$MI_SSL_COMMIT``, else ``"unknown"``."""
+    return _git("rev-parse", "--short", "HEAD") or os.environ.get("MI_SSL_COMMIT") or "unknown"
+
+
+def git_dirty() -> bool | None:
+    """Whether tracked files of that checkout differ from its commit; ``None`` outside git."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status)
 
 
 def provenance(device: torch.device | str = "cpu", **extra: Any) -> dict[str, Any]:
