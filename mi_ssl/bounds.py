@@ -16,7 +16,7 @@ Two families of functions:
 * on two batches ``za, zb`` ``[N, D]`` with the cosine critic: :func:`cos_dv_estimate`,
   :func:`cos_infonce_estimate`, :func:`estimate_all`. These never form ``S`` through autograd: they
   call :func:`row_logsumexp`, whose own backward needs two products with the saved ``exp`` matrix
-  (``N <= BLOCKED_FROM``) or recomputes it a block of rows at a time (larger ``N``: memory
+  (``N < BLOCKED_FROM``) or recomputes it a block of rows at a time (larger ``N``: memory
   ``O(block x N)`` instead of ``O(N^2)``).
 
 Bad input (non-tensors, wrong rank, mismatched shapes, ``N < 2``, non-finite values, ``tau <= 0``)
@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from .checks import check_int, check_real, checking_finite
 from .checks import check_pair as _check_pair
-from .checks import check_real, checking_finite
 from .checks import check_scores as _check_scores
 
 __all__ = [
@@ -60,13 +60,16 @@ __all__ = [
 ]
 
 #: :func:`row_logsumexp` evaluates blocks of rows (never the whole ``[N, N]`` matrix) from this ``N`` on.
-#: Measured on a 2-core AMD EPYC, one thread, ``D = 3``, cos-DV forward+backward: the blocked kernel
-#: is as fast as the one-shot kernel from N ~ 1,000 on and faster from N ~ 4,000 (it reuses
-#: cache-sized buffers instead of faulting in fresh ``N^2`` pages), and its memory does not grow as
-#: ``N^2``. Below, the one-shot kernel wins (one product instead of several small ones).
+#: Measured on a 2-core AMD EPYC (1 MiB L2 per core), one thread, ``D = 3``, cos-DV forward+backward,
+#: interleaved medians: the one-shot kernel is ~25% faster at N = 1,024, the two are level at
+#: N ~ 1,500-2,000, and blocks of 1 MiB are faster from there on (0.7x vs 0.9x of the bare floor at
+#: N = 2,500; 0.5x vs 0.75x at 8,192: they reuse cache-sized buffers instead of faulting in fresh ``N^2``
+#: pages), with memory ``O(block)`` instead of ``N^2``.
 BLOCKED_FROM = 2048
-#: Size in bytes of one block of rows of the score matrix in the blocked kernel (about the L2 cache).
-BLOCK_BYTES = 1 << 20
+#: Bytes of one block of rows of the score matrix, per device type: about the L2 cache on a CPU; on an
+#: accelerator (default for device types not listed) large blocks, so that kernel launches stay few and
+#: only a matrix above 64 MiB (N > 4,096 in float32) is split. The accelerator value is not measured.
+BLOCK_BYTES = {"cpu": 1 << 20, "cuda": 64 << 20}
 
 # exp(S - shift) with the fixed shift 1/tau (the cosine critic's maximum) is never below exp(-2/tau);
 # keep that far from the smallest normal number (fp32 ~ e^-87, fp64 ~ e^-708), else use each row's max.
@@ -126,8 +129,8 @@ def _shifted_exp(a: torch.Tensor, b: torch.Tensor, row0: int, exclude_diagonal: 
     """``E = exp(a b^T - m)`` for the rows ``row0 ...`` held in ``a`` (``[B, D]``) against all of ``b``
     (``[N, D]``), with the joint entries ``(i, row0 + i)`` set to 0 if ``exclude_diagonal``.
 
-    ``m`` is ``shift`` (a bound on every entry) or, if ``None``, each row's maximum (``[B]``). Two
-    passes over the ``[B, N]`` block (the product, the in-place ``exp``) plus one with ``shift=None``.
+    ``m`` is ``shift`` (a bound on every entry) or, if ``None``, each row's maximum (``[B]``). Three
+    passes over the ``[B, N]`` block (the product, the in-place shift and ``exp``), four with ``shift=None``.
     """
     s = a @ b.T
     if exclude_diagonal:
@@ -141,8 +144,10 @@ def _shifted_exp(a: torch.Tensor, b: torch.Tensor, row0: int, exclude_diagonal: 
     return s.exp_(), m
 
 
-def _rows_per_block(n: int, itemsize: int) -> int:
-    return max(1, min(n, BLOCK_BYTES // (n * itemsize)))
+def _rows_per_block(a: torch.Tensor) -> int:
+    n = a.shape[0]
+    budget = BLOCK_BYTES.get(a.device.type, BLOCK_BYTES["cuda"])
+    return max(1, min(n, budget // (n * a.element_size())))
 
 
 class _RowLogSumExp(torch.autograd.Function):
@@ -213,15 +218,31 @@ def row_logsumexp(a: torch.Tensor, b: torch.Tensor, *, exclude_diagonal: bool = 
         block_rows: rows per block. ``>= N``: the whole ``exp`` matrix at once, saved for the backward
             (memory ``N^2``); fewer: blocks of rows, the ``exp`` recomputed in the backward (memory
             ``block_rows x N``). ``None``: whole below :data:`BLOCKED_FROM`, else blocks of about
-            :data:`BLOCK_BYTES`.
+            :data:`BLOCK_BYTES` of the device.
 
     Returns:
         ``[N]``; differentiable in ``a`` and ``b`` (first order).
+
+    ``torch.compile`` does not trace into it: the block loop would unroll (compiling cos-DV at N = 2,500
+    took 85 s instead of 9 s) and the kernel leaves it little to fuse (steady state within noise of eager).
     """
+    a, b = _check_pair(a, b, min_rows=2 if exclude_diagonal else 1, names=("a", "b"))
+    if a.dtype != b.dtype:
+        raise TypeError(f"a and b must have the same dtype; got a {a.dtype} and b {b.dtype}")
+    if shift is not None:
+        shift = check_real(shift, "shift")
+    if block_rows is not None:
+        block_rows = check_int(block_rows, "block_rows", 1)
+    return _row_logsumexp(a, b, exclude_diagonal, shift, block_rows)
+
+
+@torch.compiler.disable
+def _row_logsumexp(a: torch.Tensor, b: torch.Tensor, exclude_diagonal: bool, shift: float | None,
+                   block_rows: int | None) -> torch.Tensor:
     n = a.shape[0]
     if block_rows is None:
-        block_rows = n if n < BLOCKED_FROM else _rows_per_block(n, a.element_size())
-    return _RowLogSumExp.apply(a, b, exclude_diagonal, shift, max(1, int(block_rows)))
+        block_rows = n if n < BLOCKED_FROM else _rows_per_block(a)
+    return _RowLogSumExp.apply(a, b, exclude_diagonal, shift, block_rows)
 
 
 def cosine_factors(za: torch.Tensor, zb: torch.Tensor, tau: float
@@ -370,7 +391,7 @@ def cos_dv_estimate(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> tor
     a, b, shift = cosine_factors(za, zb, tau)
     n = a.shape[0]
     joint = (a * b).sum(dim=1).mean()
-    marginal = torch.logsumexp(row_logsumexp(a, b, exclude_diagonal=True, shift=shift), dim=0)
+    marginal = torch.logsumexp(_row_logsumexp(a, b, True, shift, None), dim=0)
     return joint - (marginal - math.log(n * (n - 1)))
 
 
@@ -392,7 +413,7 @@ def cos_infonce_estimate(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -
     a, b, shift = cosine_factors(za, zb, tau)
     n = a.shape[0]
     joint = (a * b).sum(dim=1)
-    return (joint - row_logsumexp(a, b, shift=shift)).mean() + math.log(n)
+    return (joint - _row_logsumexp(a, b, False, shift, None)).mean() + math.log(n)
 
 
 @torch.no_grad()
@@ -404,15 +425,15 @@ def estimate_all(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> dict[s
     :func:`dv`, :func:`infonce` and :func:`jsd` of :func:`cosine_scores`.
 
     ``za, zb``: ``[N, D]``, ``N >= 2`` (computed in at least float32, no gradient). The three share one
-    score matrix, formed a block of rows at a time (about :data:`BLOCK_BYTES`, never ``N x N``): per
-    block one product, one softplus and one ``exp`` pass.
+    score matrix, formed a block of rows at a time (about :data:`BLOCK_BYTES`, never ``N x N`` above
+    that): per block one product, one softplus and one ``exp`` pass.
     """
     za, zb = _check_pair(za, zb)
     tau = _check_tau(tau)
     za, zb = at_least_float32(za), at_least_float32(zb)
     a, b = F.normalize(za, dim=1) / tau, F.normalize(zb, dim=1)
     n = a.shape[0]
-    rows = _rows_per_block(n, a.element_size())
+    rows = _rows_per_block(a)
     joint = (a * b).sum(dim=1)                       # S_ii
     lse_off = a.new_empty(n)                         # log sum_{j != i} exp S_ij
     softplus_off = a.new_zeros(())                   # sum_{i != j} softplus(S_ij)

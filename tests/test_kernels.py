@@ -79,10 +79,10 @@ CASES = [(2, 0.5, 1.0), (3, 0.3, 0.1), (17, 1.0, 0.5), (17, 1e-3, 0.01), (40, 1e
 
 @pytest.fixture(params=["whole", "blocked"])
 def path(request, monkeypatch):
-    """Run a test on the one-shot kernel, then on blocks of 3 rows (BLOCKED_FROM = 2, 3-row blocks)."""
+    """Run a test on the one-shot kernel, then on blocks of one row (every N blocked)."""
     if request.param == "blocked":
         monkeypatch.setattr(bounds, "BLOCKED_FROM", 2)
-        monkeypatch.setattr(bounds, "BLOCK_BYTES", 3)  # rows = max(1, BLOCK_BYTES // (N * 8)) -> 1 row
+        monkeypatch.setitem(bounds.BLOCK_BYTES, "cpu", 3)  # rows = max(1, 3 // (N * 8)) -> 1 row
     return request.param
 
 
@@ -227,5 +227,24 @@ def test_automatic_choice_of_path(monkeypatch) -> None:
     saved = bounds.row_logsumexp(a, a).grad_fn.saved_tensors
     assert saved[-1] is not None and saved[-1].shape == (6, 6)        # N < BLOCKED_FROM: whole, saved
     monkeypatch.setattr(bounds, "BLOCKED_FROM", 6)
-    monkeypatch.setattr(bounds, "BLOCK_BYTES", 100)  # 100 // (6 * 8) = 2 rows per block
+    monkeypatch.setitem(bounds.BLOCK_BYTES, "cpu", 100)  # 100 // (6 * 8) = 2 rows per block
     assert bounds.row_logsumexp(a, a).grad_fn.saved_tensors[-1] is None  # blocked: recomputed
+
+
+def test_row_logsumexp_rejects_bad_input() -> None:
+    a = torch.randn(4, 2)
+    with pytest.raises(TypeError, match="a and b must have the same dtype"):
+        bounds.row_logsumexp(a, a.double())
+    with pytest.raises(ValueError, match="a and b must have the same shape"):
+        bounds.row_logsumexp(a, torch.randn(4, 3))
+    with pytest.raises(ValueError, match="a and b need at least N=2"):
+        bounds.row_logsumexp(a[:1], a[:1], exclude_diagonal=True)
+    with pytest.raises(ValueError, match="block_rows must be an integer >= 1"):
+        bounds.row_logsumexp(a, a, block_rows=0)
+    with pytest.raises(TypeError, match="shift must be a real number"):
+        bounds.row_logsumexp(a, a, shift="1")
+    with pytest.raises(TypeError, match="b must be a floating-point tensor"):
+        bounds.row_logsumexp(a, a.long())
+    # one row without its diagonal entry is fine when the diagonal is kept: log exp(a . b)
+    one = bounds.row_logsumexp(a[:1], a[:1])
+    assert float(one) == pytest.approx(float(a[0] @ a[0]), rel=1e-6)
