@@ -5,7 +5,11 @@ Every objective is ``f(za, zb, **hyper_parameters) -> scalar loss`` on ``[N, D]`
 side is detached (stop-gradient) and how the two view orders are symmetrised is decided by the
 paradigm (:mod:`mi_ssl.paradigms`), as in the paper's Algorithms 1 and 2.
 
-Losses are computed in at least float32 (bf16/fp16 inputs from autocast are upcast first).
+Losses are computed in at least float32 (bf16/fp16 inputs from autocast are upcast first). A loss is
+``-I`` or a surrogate; the MI *estimates* (``+I``) they negate live in :mod:`mi_ssl.bounds` under other
+names (``cos_dv`` here is ``-bounds.cos_dv_estimate``, ``emi`` is ``-bounds.logdet_mi_estimate``). Bad input
+(wrong shapes, integer tensors, ``tau <= 0``, negative or non-finite weights) raises one error naming
+the parameter (:mod:`mi_ssl.checks`).
 
 =================  ==========================================  =================
 objective          what it is                                  MI role (Table 7)
@@ -30,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from . import bounds
-from .checks import checking_finite
+from .checks import check_pair, check_real
 
 __all__ = [
     "cos_dv",
@@ -41,50 +45,45 @@ __all__ = [
     "barlow_twins",
     "vicreg",
     "emi",
-    "gaussian_mi",
     "OBJECTIVES",
     "EXPLICIT_MI",
     "get_objective",
 ]
 
 
-def _pair(za: torch.Tensor, zb: torch.Tensor, min_rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    if not isinstance(za, torch.Tensor) or not isinstance(zb, torch.Tensor):
-        raise TypeError("za and zb must be torch.Tensor")
-    if za.ndim != 2 or za.shape != zb.shape:
-        raise ValueError(
-            f"za and zb must both be [N, D] with the same shape; got {tuple(za.shape)} and {tuple(zb.shape)}"
-        )
-    if za.shape[0] < min_rows:
-        raise ValueError(f"this objective needs a batch of at least N={min_rows}; got N={za.shape[0]}")
-    return _at_least_fp32(za), _at_least_fp32(zb)
-
-
-def _at_least_fp32(z: torch.Tensor) -> torch.Tensor:
-    return z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
+def _inputs(za: object, zb: object, names: tuple[str, str] = ("za", "zb"), min_rows: int = 2
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checked ``[N, D]`` floating pair (:func:`mi_ssl.checks.check_pair`), half precision upcast to float32."""
+    za, zb = check_pair(za, zb, min_rows=min_rows, names=names)
+    return bounds.at_least_float32(za), bounds.at_least_float32(zb)
 
 
 def cos_dv(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
-    """Loss ``-I_cos-DV`` of paper Eq. 15 with critic ``cos/tau`` (Algorithms 1-2, ``DV(.,.; tau)``).
+    """Loss ``-I_cos-DV`` of paper Eq. 15 with critic ``cos/tau`` (Algorithms 1-2, ``DV(.,.; tau)``), in nats.
 
+    ``za, zb``: ``[N, D]``, ``N >= 2``; ``tau > 0``. The negative of :func:`mi_ssl.bounds.cos_dv_estimate`
+    (whose ``N x N`` kernel never builds an autograd graph over the score matrix); range ``[-2/tau, 2/tau]``.
     Symmetric in its arguments (the diagonal and the off-diagonal set of ``S`` and ``S^T`` agree).
     """
-    za, zb = _pair(za, zb)
-    return bounds.cos_dv_loss(za, zb, tau)
+    return -bounds.cos_dv_estimate(za, zb, tau)  # checks za, zb, tau and upcasts half precision
 
 
 def joint_only(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
-    """The joint term of Eq. 15 alone, ``-mean_i cos(za_i, zb_i)/tau`` (the SDMI-NoDV ablation).
+    """The joint term of Eq. 15 alone, ``-mean_i cos(za_i, zb_i)/tau`` (the SDMI-NoDV ablation). ``[N, D]``, ``N >= 1``.
 
     Dropping the marginal term leaves nothing that pushes different inputs apart (Section 4.3).
     """
-    za, zb = _pair(za, zb, min_rows=1)
+    za, zb = _inputs(za, zb, min_rows=1)
+    tau = check_real(tau, "tau", positive=True)
     return -F.cosine_similarity(za, zb, dim=1).mean() / tau
 
 
 def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """``-mean_i cos(p_i, z_i)`` (SimSiam's ``D(p, z)``; BYOL's ``2 - 2 cos`` up to constants), paper Eq. 7."""
-    p, z = _pair(p, z, min_rows=1)
+    """``-mean_i cos(p_i, z_i)`` (SimSiam's ``D(p, z)``; BYOL's ``2 - 2 cos`` up to constants), paper Eq. 7.
+
+    ``p, z``: ``[N, D]``, ``N >= 1``; range ``[-1, 1]``.
+    """
+    p, z = _inputs(p, z, names=("p", "z"), min_rows=1)
     return -F.cosine_similarity(p, z, dim=1).mean()
 
 
@@ -92,38 +91,45 @@ def nt_xent(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.1) -> torch.Tenso
     """SimCLR's NT-Xent (Chen et al. 2020): InfoNCE over the ``2N`` views, each view's positive is
     its twin and its ``2N - 2`` negatives are all other views (itself excluded). Critic ``cos/tau``.
 
-    Equals ``log(2N - 1) - I_InfoNCE`` of the ``2N``-way problem, in nats.
+    ``za, zb``: ``[N, D]``, ``N >= 2``; ``tau > 0``. Equals ``log(2N - 1) - I_InfoNCE`` of the
+    ``2N``-way problem (Eq. 20 with ``2N - 1`` candidates), in nats: at least ``0`` minus the
+    InfoNCE ceiling ``log(2N - 1)``. Computed by :func:`mi_ssl.bounds.row_logsumexp` of ``z z^T/tau``
+    with the self-pairs dropped.
     """
-    za, zb = _pair(za, zb)
-    if tau <= 0:
-        raise ValueError(f"tau must be > 0, got tau={tau}")
+    za, zb = _inputs(za, zb)
+    tau = check_real(tau, "tau", positive=True)
+    z = torch.cat([za, zb])
+    a, b, shift = bounds.cosine_factors(z, z, tau)
     n = za.shape[0]
-    z = F.normalize(torch.cat([za, zb]), dim=1)
-    logits = z @ z.T / tau
-    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    return F.cross_entropy(logits, targets)
+    positive = (a[:n] * b[n:]).sum(dim=1)             # cos(za_i, zb_i) / tau, the twin of both views
+    negatives = bounds.row_logsumexp(a, b, exclude_diagonal=True, shift=shift)
+    return negatives.mean() - positive.mean()
 
 
 def moco_infonce(q: torch.Tensor, k: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
     """MoCo-v3 InfoNCE of queries ``q`` (online + predictor) against keys ``k`` (momentum encoder).
 
+    ``q, k``: ``[N, D]``, ``N >= 2``; ``tau > 0``.
     ``L = -mean_i log softmax_j(cos(q_i, k_j)/tau)[i]``: the batch's other keys are the negatives
-    (MoCo-v3 has no queue). Equals ``log N - I_InfoNCE`` (paper Eq. 20). MoCo-v3's reference code
+    (MoCo-v3 has no queue). Equals ``log N - I_InfoNCE`` (paper Eq. 20,
+    :func:`mi_ssl.bounds.cos_infonce_estimate`), in ``[0, log N + 2/tau]``. MoCo-v3's reference code
     multiplies this by ``2 tau``; we report the loss in nats and leave scaling to the learning rate.
     """
-    q, k = _pair(q, k)
-    return math.log(q.shape[0]) - bounds.infonce(bounds.cosine_scores(q, k, tau))
+    q, k = _inputs(q, k, names=("q", "k"))
+    return math.log(q.shape[0]) - bounds.cos_infonce_estimate(q, k, tau)
 
 
 def barlow_twins(za: torch.Tensor, zb: torch.Tensor, lambd: float = 5.1e-3, eps: float = 1e-5) -> torch.Tensor:
     """Barlow Twins (Zbontar et al. 2021): ``sum_i (1 - C_ii)^2 + lambd sum_{i != j} C_ij^2``.
 
     ``C = za_n^T zb_n / N`` is the cross-correlation of the batch-standardised features (zero mean,
-    unit variance per dimension, biased variance), ``[D, D]``. Paper Section 3.4 / Eq. 13 derives
+    unit variance per dimension, biased variance, ``eps`` added to the standard deviation), ``[D, D]``.
+    ``za, zb``: ``[N, D]``, ``N >= 2``; ``lambd >= 0``, ``eps >= 0``. Paper Section 3.4 / Eq. 13 derives
     this form from the Taylor-DV surrogate.
     """
-    za, zb = _pair(za, zb)
+    za, zb = _inputs(za, zb)
+    lambd = check_real(lambd, "lambd", nonneg=True)
+    eps = check_real(eps, "eps", nonneg=True)
     n = za.shape[0]
     za = (za - za.mean(0)) / (za.std(0, unbiased=False) + eps)
     zb = (zb - zb.mean(0)) / (zb.std(0, unbiased=False) + eps)
@@ -145,9 +151,14 @@ def vicreg(
 
     ``sim * MSE(za, zb) + var * [hinge(za) + hinge(zb)] / 2 + cov * [c(za) + c(zb)]``, where
     ``hinge(z) = mean_d relu(1 - sqrt(Var z_d + eps))`` and ``c(z) = sum_{i != j} Cov(z)_ij^2 / D``
-    (unbiased covariance, as the reference implementation).
+    (unbiased covariance, as the reference implementation). ``za, zb``: ``[N, D]``, ``N >= 2``; every
+    weight and ``eps`` ``>= 0``.
     """
-    za, zb = _pair(za, zb)
+    za, zb = _inputs(za, zb)
+    sim_weight = check_real(sim_weight, "sim_weight", nonneg=True)
+    var_weight = check_real(var_weight, "var_weight", nonneg=True)
+    cov_weight = check_real(cov_weight, "cov_weight", nonneg=True)
+    eps = check_real(eps, "eps", nonneg=True)
     n, d = za.shape
     inv = F.mse_loss(za, zb)
 
@@ -162,49 +173,13 @@ def vicreg(
     return sim_weight * inv + var_weight * (hinge(za) + hinge(zb)) / 2 + cov_weight * (cov(za) + cov(zb))
 
 
-def _logdet_spd(c: torch.Tensor) -> torch.Tensor:
-    """``log det`` of a symmetric positive-definite matrix through its Cholesky factor.
-
-    Where the factorisation fails the result is NaN. With the finiteness checks on
-    (:func:`mi_ssl.checking_finite`) a failure raises instead, saying whether the covariance had
-    non-finite entries (diverged embeddings) or was not positive definite; inside :func:`~mi_ssl.training.fit`
-    they are off (no host synchronisation per step) and the NaN loss stops the run with its own message.
-    """
-    chol, info = torch.linalg.cholesky_ex(c)
-    if checking_finite():
-        if not bool(torch.isfinite(c).all()):
-            raise ValueError("the covariance has non-finite entries: the embeddings are NaN or inf "
-                             "(training diverged? lower the learning rate)")
-        if bool((info != 0).any()):
-            raise ValueError("covariance is not positive definite even with the ridge; raise eps")
-    logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-    return torch.where(info == 0, logdet, torch.full_like(logdet, math.nan))
-
-
-def gaussian_mi(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
-    """Gaussian (second-moment) MI of a batch, in nats (EMI, arXiv 2409.04747):
-
-    ``I = 1/2 log( det C_A det C_B / det C_[A;B] )`` with batch covariances ``C_A``, ``C_B`` (``[D, D]``)
-    and ``C_[A;B]`` (``[2D, 2D]``), each plus ``eps * I`` (ridge), log-determinants by Cholesky in float64.
-    Exact for jointly Gaussian data; invariant under invertible linear maps of either view.
-    """
-    za, zb = _pair(za, zb)
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
-    n, d = za.shape
-    z = torch.cat([za, zb], dim=1)
-    # float64 for the covariances and Cholesky factors (2D x 2D: cheap): with N <= 2D the joint covariance is
-    # singular but for the ridge, which float32 cannot always resolve.
-    z = z.double()
-    z = z - z.mean(0)
-    c = z.T @ z / (n - 1) + eps * torch.eye(2 * d, device=z.device, dtype=z.dtype)
-    mi = 0.5 * (_logdet_spd(c[:d, :d]) + _logdet_spd(c[d:, d:]) - _logdet_spd(c))
-    return mi.to(za.dtype)
-
-
 def emi(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
-    """Explicit-MI objective (EMI, arXiv 2409.04747): the loss ``-gaussian_mi(za, zb, eps)``."""
-    return -gaussian_mi(za, zb, eps)
+    """Explicit-MI objective (EMI, arXiv 2409.04747): the loss ``-logdet_mi_estimate(za, zb, eps)``.
+
+    ``za, zb``: ``[N, D]``, ``N >= 2``; ridge ``eps >= 0`` (:func:`mi_ssl.bounds.logdet_mi_estimate`).
+    """
+    za, zb = _inputs(za, zb)
+    return -bounds.logdet_mi_estimate(za, zb, eps)
 
 
 #: name -> pair loss. The registry (:mod:`mi_ssl.methods`) refers to objectives by these names.

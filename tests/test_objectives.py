@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from mi_ssl import bounds
 from mi_ssl import objectives as O
 
 
@@ -96,10 +97,10 @@ def test_vicreg_matches_numpy():
     assert float(O.vicreg(za, zb)) == pytest.approx(expected, rel=1e-6)
 
 
-def test_gaussian_mi_one_dimension_is_sample_correlation_formula():
+def test_logdet_mi_estimate_one_dimension_is_sample_correlation_formula():
     za, zb = _pair(n=50, d=1)
     r = np.corrcoef(za.numpy()[:, 0], zb.numpy()[:, 0])[0, 1]
-    assert float(O.gaussian_mi(za, zb, eps=0.0)) == pytest.approx(-0.5 * math.log(1 - r ** 2), rel=1e-6)
+    assert float(bounds.logdet_mi_estimate(za, zb, eps=0.0)) == pytest.approx(-0.5 * math.log(1 - r ** 2), rel=1e-6)
 
 
 def test_emi_estimates_closed_form_gaussian_mi_and_is_invariant():
@@ -108,13 +109,13 @@ def test_emi_estimates_closed_form_gaussian_mi_and_is_invariant():
     x = torch.randn(n, d, generator=g, dtype=torch.float64)
     y = rho * x + math.sqrt(1 - rho ** 2) * torch.randn(n, d, generator=g, dtype=torch.float64)
     true = -d / 2 * math.log(1 - rho ** 2)
-    est = float(O.gaussian_mi(x, y, eps=0.0))
+    est = float(bounds.logdet_mi_estimate(x, y, eps=0.0))
     assert est == pytest.approx(true, abs=0.03)
     assert float(O.emi(x, y, eps=0.0)) == pytest.approx(-est)
     # invariant under invertible linear maps of each view (exact with eps = 0)
     a = torch.randn(d, d, generator=g, dtype=torch.float64) + 3 * torch.eye(d, dtype=torch.float64)
     b = torch.randn(d, d, generator=g, dtype=torch.float64) + 3 * torch.eye(d, dtype=torch.float64)
-    assert float(O.gaussian_mi(x @ a + 5, y @ b - 2, eps=0.0)) == pytest.approx(est, rel=1e-8)
+    assert float(bounds.logdet_mi_estimate(x @ a + 5, y @ b - 2, eps=0.0)) == pytest.approx(est, rel=1e-8)
 
 
 @pytest.mark.parametrize("name", sorted(O.OBJECTIVES))
@@ -149,3 +150,57 @@ def test_moco_infonce_is_not_marked_symmetric():
     za, zb = _pair(n=24, d=6, seed=7)
     assert not getattr(O.moco_infonce, "symmetric", False)
     assert float(O.moco_infonce(za, zb)) != pytest.approx(float(O.moco_infonce(zb, za)), rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- bad input names the parameter
+TAU_OBJECTIVES = ["cos_dv", "joint_only", "nt_xent", "moco_infonce"]
+WEIGHTS = [("barlow_twins", "lambd"), ("barlow_twins", "eps"), ("vicreg", "sim_weight"), ("vicreg", "var_weight"),
+           ("vicreg", "cov_weight"), ("vicreg", "eps"), ("emi", "eps")]
+
+
+@pytest.mark.parametrize("name", TAU_OBJECTIVES)
+@pytest.mark.parametrize("tau", [0.0, -0.1, float("nan"), float("inf")])
+def test_objectives_reject_bad_tau(name, tau):
+    za, zb = _pair()
+    with pytest.raises(ValueError, match=f"tau must be .*tau={tau}"):
+        O.OBJECTIVES[name](za, zb, tau=tau)
+
+
+@pytest.mark.parametrize("name", TAU_OBJECTIVES)
+def test_objectives_reject_non_number_tau(name):
+    za, zb = _pair()
+    with pytest.raises(TypeError, match="tau must be a real number"):
+        O.OBJECTIVES[name](za, zb, tau="0.1")
+
+
+@pytest.mark.parametrize("name, weight", WEIGHTS)
+@pytest.mark.parametrize("value", [-1e-3, float("nan"), float("inf")])
+def test_objectives_reject_negative_or_non_finite_weights(name, weight, value):
+    za, zb = _pair(n=8)
+    with pytest.raises(ValueError, match=f"{weight} must be"):
+        O.OBJECTIVES[name](za, zb, **{weight: value})
+
+
+@pytest.mark.parametrize("name", sorted(O.OBJECTIVES))
+def test_objectives_reject_integer_tensors_naming_them(name):
+    za, zb = _pair()
+    first, second = {"negative_cosine": ("p", "z"), "moco_infonce": ("q", "k")}.get(name, ("za", "zb"))
+    with pytest.raises(TypeError, match=f"{first} must be a floating-point tensor"):
+        O.OBJECTIVES[name](za.long(), zb)
+    with pytest.raises(TypeError, match=f"{second} must be a floating-point tensor"):
+        O.OBJECTIVES[name](za, zb.int())
+
+
+@pytest.mark.parametrize("name", sorted(O.OBJECTIVES))
+def test_objectives_reject_non_finite_inputs(name):
+    za, zb = _pair()
+    za[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="non-finite"):
+        O.OBJECTIVES[name](za, zb)
+
+
+def test_half_precision_losses_are_float32():
+    za, zb = _pair(n=16, d=4)
+    for name, fn in O.OBJECTIVES.items():
+        loss = fn(za.half(), zb.half())
+        assert loss.dtype == torch.float32, name
