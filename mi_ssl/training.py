@@ -55,7 +55,7 @@ __all__ = ["TrainConfig", "make_config", "build_learner", "load_run", "fit", "Fi
 
 Callback = Callable[[int, Learner], "dict[str, Any] | None"]
 MI_COLUMNS = ("mi_cos_dv", "mi_infonce", "mi_jsd")
-#: steps between the (host-synchronising) finiteness checks of the loss on a GPU; every step on a CPU
+#: steps between the (host-synchronising) finiteness checks of the loss on a GPU (every step on a CPU)
 CHECK_EVERY_CUDA = 50
 
 
@@ -169,11 +169,9 @@ def fit(
         learner: a learner built elsewhere from ``config`` (default: :func:`~mi_ssl.learners.build_learner`;
             :func:`~mi_ssl.learners.build_supervised` gives the supervised ceiling).
 
-    Under ``torchrun`` (``WORLD_SIZE > 1``) every rank runs ``fit``: the process group is created from
-    the environment (NCCL on ``cuda:LOCAL_RANK``, gloo on CPU) and destroyed at the end, batch norm is
-    synchronised, trainable branches are wrapped in DDP, ``batch_size`` is the global batch (a multiple
-    of ``WORLD_SIZE``), losses and MI estimates are global (the same on every rank), callbacks run on
-    every rank, and only rank 0 writes files or shows progress. The returned learner is unwrapped.
+    Under ``torchrun`` every rank runs ``fit`` (:class:`_Processes`): ``batch_size`` is the global batch,
+    losses and MI estimates are global, callbacks run on every rank, only rank 0 writes files or shows
+    progress, and the returned learner is unwrapped.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf (the last good checkpoint is kept).
@@ -183,9 +181,7 @@ def fit(
     device = procs.device
     data = _check_data(cfg, data)
     run = RunDir(out, writes=procs.rank == 0).create()
-    amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
-    channels_last = (cfg.channels_last if cfg.channels_last is not None
-                     else device.type == "cuda" and data.modality == "image")
+    amp, channels_last = _layout(cfg, device, data)
 
     learner = (learner if learner is not None else build_learner(cfg, data)).to(device)
     if procs.ddp:
@@ -210,12 +206,11 @@ def fit(
         log_epoch(0, {}, 0.0)
     bar = _progress_bar(cfg, learner, last, enabled=procs.rank == 0 and _progress_enabled(progress))
     t_start = time.perf_counter()
-    with finite_checks(False):      # the loop checks its losses itself, every CHECK_EVERY_CUDA steps on a GPU
+    with finite_checks(False):      # the loop checks its own losses, every procs.check_every steps
         for epoch in bar:
             t0 = time.perf_counter()
             try:
-                losses = _train_epoch(cfg, learner, stepper, minibatches, epoch, check_every=1 if device.type == "cpu"
-                                      else CHECK_EVERY_CUDA)
+                losses = _train_epoch(cfg, learner, stepper, minibatches, epoch, procs.check_every)
             except NonFiniteLossError as err:
                 run.write_history(history)
                 raise NonFiniteLossError(f"{err} Last good checkpoint: {run.describe_checkpoint()}. "
@@ -239,13 +234,20 @@ def fit(
 # =========================================================================== the loop's parts
 @dataclass
 class _Processes:
-    """This process's place in the run: one process, or one rank of a ``torchrun`` launch."""
+    """This process's place in the run: one process, or one rank of a ``torchrun`` launch (``WORLD_SIZE > 1``:
+    the process group is created from the environment, NCCL on ``cuda:LOCAL_RANK`` or gloo on CPU, and
+    destroyed at the end; batch norm is synchronised and trainable branches are wrapped in DDP)."""
 
     device: torch.device
     ddp: bool = False
     owns_group: bool = False
     rank: int = 0
     world: int = 1
+
+    @property
+    def check_every(self) -> int:
+        """Steps between the (host-synchronising) NaN/inf checks of the loss: every step on a CPU."""
+        return 1 if self.device.type == "cpu" else CHECK_EVERY_CUDA
 
     @classmethod
     def start(cls, cfg: TrainConfig) -> _Processes:
@@ -270,6 +272,14 @@ class _Processes:
         if self.owns_group:
             distributed.barrier()
             distributed.cleanup()
+
+
+def _layout(cfg: TrainConfig, device: torch.device, data: SSLData) -> tuple[bool, bool]:
+    """``(amp, channels_last)``: the config's, or on by default on CUDA (channels-last for images only)."""
+    amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
+    channels_last = (cfg.channels_last if cfg.channels_last is not None
+                     else device.type == "cuda" and data.modality == "image")
+    return amp, channels_last
 
 
 def _check_data(cfg: TrainConfig, data: SSLData | None) -> SSLData:
