@@ -31,6 +31,7 @@ from scipy import stats
 from . import evaluation
 from .config import TrainConfig, make_config
 from .data.base import SSLData
+from .methods import get_method
 from .paradigms import Learner
 from .training import FitResult, fit
 from .util import evaluating
@@ -94,8 +95,6 @@ def run_methods(methods: Iterable[str], dataset: str, data: SSLData | None = Non
     Overrides that do not apply to a method (``momentum`` for a non-EMA method, ``schedule`` for a
     method without E/M steps) are dropped for that method rather than refused.
     """
-    from .methods import get_method
-
     results = {}
     for name in methods:
         m = get_method(name)
