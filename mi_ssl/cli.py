@@ -66,7 +66,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
-    from .training import fit, make_config
+    from .config import make_config
+    from .training import fit
 
     cfg = make_config(
         a.method, a.dataset, a.profile, epochs=a.epochs, data_dir=a.data_dir, device=a.device, seed=a.seed,

@@ -7,8 +7,8 @@ the run a faithful data-parallel version of the single-process run:
 
 * **Whole-batch objectives see the whole batch.** NT-Xent's negatives, the marginal term of cos-DV,
   MoCo's in-batch keys, the batch statistics of Barlow Twins and VICReg and EMI's covariances are all
-  functions of every row. :meth:`mi_ssl.paradigms.Learner._objective` therefore gathers the
-  representations of all processes with :func:`gather_with_grad` before calling the objective, so
+  functions of every row. :func:`prepare_learner` therefore gives the learner :func:`gather_with_grad`
+  (``learner.gather``), which it applies to the representations before calling the objective, so
   every process evaluates the loss ``L`` of the global batch (the same number on every rank).
 * **The gather passes gradients back correctly** (lightly issues #1176 and #1977 were exactly here).
   Every rank back-propagates its own copy of ``L``; together the ranks differentiate
@@ -36,6 +36,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+from .util import resolve_device
 
 __all__ = [
     "is_distributed",
@@ -107,11 +109,8 @@ def init_from_env(device: str = "auto", timeout_s: float = 1800.0) -> torch.devi
     exists it is reused as is.
     """
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    kind = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                        ("cpu" if device == "auto" else device)).type
+    kind = resolve_device(device).type
     if kind == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but no CUDA device is available; use --device cpu or auto")
         if local_rank >= torch.cuda.device_count():
             raise ValueError(f"LOCAL_RANK={local_rank} but only {torch.cuda.device_count()} CUDA device(s) "
                              f"are visible; use --nproc_per_node <= {torch.cuda.device_count()}")
@@ -371,7 +370,8 @@ def prepare_learner(learner: nn.Module, device: torch.device) -> list[str]:
     parameter (encoders ``f``/``g`` of SDMI, online encoder and predictor of SimSiam/BYOL/MoCo, each
     separately) is wrapped in DDP; EMA targets (``requires_grad=False``) are not. Each wrapped module
     runs a gradient-carrying forward only in the phase whose backward follows, so no parameter of a
-    forward with gradients is ever unused (``find_unused_parameters`` stays off).
+    forward with gradients is ever unused (``find_unused_parameters`` stays off). The learner's ``gather``
+    becomes :func:`gather_with_grad`, so its objective sees the global batch.
     """
     for name, child in list(learner.named_children()):
         setattr(learner, name, convert_sync_bn(child))
@@ -381,6 +381,7 @@ def prepare_learner(learner: nn.Module, device: torch.device) -> list[str]:
         if new is not child:
             setattr(learner, name, new)
             wrapped.append(name)
+    learner.gather = gather_with_grad
     return wrapped
 
 
@@ -388,3 +389,4 @@ def release_learner(learner: nn.Module) -> None:
     """Undo :func:`prepare_learner`: plain modules and ``BatchNorm*d`` again, same parameter objects."""
     for name, child in list(learner.named_children()):
         setattr(learner, name, revert_sync_bn(unwrap_ddp(child)))
+    learner.gather = None

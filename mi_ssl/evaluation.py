@@ -40,6 +40,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import check_tensor
+from .util import evaluating, resolve_device
+
 __all__ = [
     "MEAN_NN_ANGLE_OPTIMUM_5",
     "THOMSON_5_MEAN_NN_ANGLE",
@@ -62,16 +65,11 @@ THOMSON_5_MEAN_NN_ANGLE: float = 90.0
 
 # --------------------------------------------------------------------------- input checks
 def _as_2d(x: object, name: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must have shape [N, D] with N >= 1, got {tuple(x.shape)}")
-    return x
+    return check_tensor(x, name, 2, floating=False)
 
 
 def _as_labels(y: object, name: str, n: int) -> Tensor:
-    if not isinstance(y, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(y).__name__}")
+    y = check_tensor(y, name, floating=False)
     if y.dim() != 1 or y.shape[0] != n:
         raise ValueError(f"{name} must have shape [{n}] (one label per feature row), got {tuple(y.shape)}")
     if y.is_floating_point() or y.is_complex():
@@ -79,10 +77,6 @@ def _as_labels(y: object, name: str, n: int) -> Tensor:
     if y.numel() and int(y.min()) < 0:
         raise ValueError(f"{name} must hold class indices >= 0, got min {int(y.min())}")
     return y.long()
-
-
-def _resolve_device(device: torch.device | str | None, default: torch.device) -> torch.device:
-    return torch.device(device) if device is not None else default
 
 
 # --------------------------------------------------------------------------- features
@@ -138,21 +132,14 @@ def extract_features(
     if device is None:
         p = next((p for m in modules for p in m.parameters()), None)
         device = p.device if p is not None else None
-    dev = _resolve_device(device, x.device)
-    modes = [m.training for m in modules]
-    for m in modules:
-        m.eval()
+    dev = resolve_device(device) if device is not None else x.device
     out: list[Tensor] = []
-    try:
-        with torch.no_grad():
-            for i in range(0, x.shape[0], batch_size):
-                xb = x[i : i + batch_size].to(dev, non_blocking=True)
-                if transform is not None:
-                    xb = transform(xb)
-                out.append(fn(xb).flatten(1).float().cpu())
-    finally:
-        for m, mode in zip(modules, modes):
-            m.train(mode)
+    with evaluating(*modules):
+        for i in range(0, x.shape[0], batch_size):
+            xb = x[i : i + batch_size].to(dev, non_blocking=True)
+            if transform is not None:
+                xb = transform(xb)
+            out.append(fn(xb).flatten(1).float().cpu())
     return torch.cat(out)
 
 
@@ -194,6 +181,40 @@ def linear_probe(
     iterations run (it stops early once converged) or Adam steps, "optimizer": ..., "weight_decay": ...,
     "num_classes": ..., "final_loss": training objective at the end}``.
     """
+    train_feats, train_y, test_feats, test_y = _probe_inputs(train_feats, train_y, test_feats, test_y)
+    _check_probe_options(optimizer, epochs, lr, weight_decay, batch_size)
+    k_seen = int(max(int(train_y.max()), int(test_y.max()))) + 1
+    k = k_seen if num_classes is None else int(num_classes)
+    if k < k_seen:
+        raise ValueError(f"num_classes={num_classes} but labels go up to {k_seen - 1}")
+
+    dev = resolve_device(device) if device is not None else train_feats.device
+    xtr, xte = train_feats.to(dev, torch.float32), test_feats.to(dev, torch.float32)
+    ytr, yte = train_y.to(dev), test_y.to(dev)
+    if standardize:
+        xtr, xte = _standardize(xtr, xte)
+    layer = nn.Linear(xtr.shape[1], k).to(dev)
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+
+    def objective(xb: Tensor, yb: Tensor) -> Tensor:
+        return F.cross_entropy(layer(xb), yb) + 0.5 * weight_decay * layer.weight.square().sum()
+
+    if optimizer == "lbfgs":
+        iterations = _fit_lbfgs(layer, objective, xtr, ytr, epochs, lr)
+    else:
+        iterations = _fit_adam(layer, objective, xtr, ytr, epochs, lr, batch_size, seed)
+    with torch.no_grad():
+        final_loss = float(objective(xtr, ytr))
+        train_acc = float((layer(xtr).argmax(1) == ytr).float().mean()) * 100.0
+        test_acc = float((layer(xte).argmax(1) == yte).float().mean()) * 100.0
+    return {"top1": test_acc, "train_top1": train_acc, "epochs": epochs, "iterations": iterations,
+            "optimizer": optimizer, "weight_decay": weight_decay, "num_classes": k, "final_loss": final_loss}
+
+
+def _probe_inputs(train_feats: object, train_y: object, test_feats: object, test_y: object
+                  ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Features ``[N, F]``/``[M, F]`` with matching widths and finite values, labels ``[N]``/``[M]`` as int64."""
     train_feats = _as_2d(train_feats, "train_feats")
     test_feats = _as_2d(test_feats, "test_feats")
     train_y = _as_labels(train_y, "train_y", train_feats.shape[0])
@@ -202,6 +223,12 @@ def linear_probe(
         raise ValueError(
             f"test_feats has {test_feats.shape[1]} features but train_feats has {train_feats.shape[1]}"
         )
+    if not (torch.isfinite(train_feats).all() and torch.isfinite(test_feats).all()):
+        raise ValueError("train_feats/test_feats contain NaN or inf (did the encoder diverge?)")
+    return train_feats, train_y, test_feats, test_y
+
+
+def _check_probe_options(optimizer: str, epochs: int, lr: float, weight_decay: float, batch_size: int) -> None:
     if optimizer not in ("lbfgs", "adam"):
         raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
     if not isinstance(epochs, int) or epochs <= 0:
@@ -212,78 +239,49 @@ def linear_probe(
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    k_seen = int(max(int(train_y.max()), int(test_y.max()))) + 1
-    k = k_seen if num_classes is None else int(num_classes)
-    if k < k_seen:
-        raise ValueError(f"num_classes={num_classes} but labels go up to {k_seen - 1}")
 
-    dev = _resolve_device(device, train_feats.device)
-    xtr = train_feats.to(dev, torch.float32)
-    xte = test_feats.to(dev, torch.float32)
-    ytr, yte = train_y.to(dev), test_y.to(dev)
-    if not (torch.isfinite(xtr).all() and torch.isfinite(xte).all()):
-        raise ValueError("train_feats/test_feats contain NaN or inf (did the encoder diverge?)")
-    if standardize:
-        mu = xtr.mean(0, keepdim=True)
-        sd = xtr.std(0, keepdim=True, unbiased=False).clamp_min(1e-6)
-        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
 
-    n, d = xtr.shape
-    layer = nn.Linear(d, k).to(dev)
-    nn.init.zeros_(layer.weight)
-    nn.init.zeros_(layer.bias)
+def _standardize(xtr: Tensor, xte: Tensor) -> tuple[Tensor, Tensor]:
+    """Centre and scale every feature by its mean and std on the training split (the same map for both)."""
+    mu = xtr.mean(0, keepdim=True)
+    sd = xtr.std(0, keepdim=True, unbiased=False).clamp_min(1e-6)
+    return (xtr - mu) / sd, (xte - mu) / sd
 
-    def objective(xb: Tensor, yb: Tensor) -> Tensor:
-        return F.cross_entropy(layer(xb), yb) + 0.5 * weight_decay * layer.weight.square().sum()
 
-    if optimizer == "lbfgs":
-        opt = torch.optim.LBFGS(
-            layer.parameters(),
-            lr=lr,
-            max_iter=epochs,
-            history_size=20,
-            tolerance_grad=1e-9,
-            tolerance_change=1e-12,
-            line_search_fn="strong_wolfe",
-        )
+def _fit_lbfgs(layer: nn.Linear, objective: Callable[[Tensor, Tensor], Tensor], x: Tensor, y: Tensor,
+               iterations: int, lr: float) -> int:
+    """Full-batch L-BFGS with strong-Wolfe line search; the iterations it ran (it stops once converged)."""
+    opt = torch.optim.LBFGS(layer.parameters(), lr=lr, max_iter=iterations, history_size=20, tolerance_grad=1e-9,
+                            tolerance_change=1e-12, line_search_fn="strong_wolfe")
 
-        def closure() -> Tensor:
-            opt.zero_grad(set_to_none=True)
-            loss = objective(xtr, ytr)
-            loss.backward()
-            return loss
+    def closure() -> Tensor:
+        opt.zero_grad(set_to_none=True)
+        loss = objective(x, y)
+        loss.backward()
+        return loss
 
-        opt.step(closure)
-        iterations = int(opt.state[layer.weight].get("n_iter", 0))
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        adam = torch.optim.Adam(layer.parameters(), lr=lr)
-        steps_per_epoch = math.ceil(n / batch_size)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(adam, T_max=epochs * steps_per_epoch)
-        for _ in range(epochs):
-            perm = torch.randperm(n, generator=gen).to(dev)
-            for i in range(0, n, batch_size):
-                idx = perm[i : i + batch_size]
-                adam.zero_grad(set_to_none=True)
-                objective(xtr[idx], ytr[idx]).backward()
-                adam.step()
-                sched.step()
-        iterations = epochs * steps_per_epoch
+    opt.step(closure)
+    return int(opt.state[layer.weight].get("n_iter", 0))
 
-    with torch.no_grad():
-        final_loss = float(objective(xtr, ytr))
-        train_acc = float((layer(xtr).argmax(1) == ytr).float().mean()) * 100.0
-        test_acc = float((layer(xte).argmax(1) == yte).float().mean()) * 100.0
-    return {
-        "top1": test_acc,
-        "train_top1": train_acc,
-        "epochs": epochs,
-        "iterations": iterations,
-        "optimizer": optimizer,
-        "weight_decay": weight_decay,
-        "num_classes": k,
-        "final_loss": final_loss,
-    }
+
+def _fit_adam(layer: nn.Linear, objective: Callable[[Tensor, Tensor], Tensor], x: Tensor, y: Tensor,
+              epochs: int, lr: float, batch_size: int, seed: int) -> int:
+    """Mini-batch Adam with a cosine schedule over ``epochs`` shuffled passes (order from a CPU generator
+    seeded with ``seed``); the steps it took."""
+    n = x.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    adam = torch.optim.Adam(layer.parameters(), lr=lr)
+    steps_per_epoch = math.ceil(n / batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(adam, T_max=epochs * steps_per_epoch)
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen).to(x.device)
+        for i in range(0, n, batch_size):
+            idx = perm[i : i + batch_size]
+            adam.zero_grad(set_to_none=True)
+            objective(x[idx], y[idx]).backward()
+            adam.step()
+            sched.step()
+    return epochs * steps_per_epoch
 
 
 # --------------------------------------------------------------------------- kNN

@@ -29,9 +29,12 @@ import torch
 from scipy import stats
 
 from . import evaluation
+from .config import TrainConfig, make_config
 from .data.base import SSLData
+from .methods import get_method
 from .paradigms import Learner
-from .training import FitResult, TrainConfig, fit, make_config
+from .training import FitResult, fit
+from .util import evaluating
 
 __all__ = ["run", "run_methods", "run_key", "data_fingerprint", "centre_tracker", "centres_frame", "monotonicity",
            "monotonicity_table", "nn_gap_table"]
@@ -92,8 +95,6 @@ def run_methods(methods: Iterable[str], dataset: str, data: SSLData | None = Non
     Overrides that do not apply to a method (``momentum`` for a non-EMA method, ``schedule`` for a
     method without E/M steps) are dropped for that method rather than refused.
     """
-    from .methods import get_method
-
     results = {}
     for name in methods:
         m = get_method(name)
@@ -107,6 +108,12 @@ def run_methods(methods: Iterable[str], dataset: str, data: SSLData | None = Non
     return results
 
 
+def _embed(encoder: torch.nn.Module, data: SSLData, x: torch.Tensor) -> torch.Tensor:
+    """Embeddings ``[N, D]`` (float32, CPU) of the un-augmented inputs ``x``, the encoder in eval mode."""
+    with evaluating(encoder):
+        return encoder(data.to_float(x.to(next(encoder.parameters()).device))).float().cpu()
+
+
 def centre_tracker(data: SSLData | None, n: int | None = None):
     """A ``fit`` callback: the unit-norm cluster centres of every encoder on the held-out set, per epoch.
 
@@ -117,17 +124,9 @@ def centre_tracker(data: SSLData | None, n: int | None = None):
     x = data.test_x[:n] if n else data.test_x
     y = data.test_y[:n] if n else data.test_y
 
-    @torch.no_grad()
     def callback(epoch: int, learner: Learner) -> dict[str, Any]:
-        out = {}
-        for name, enc in learner.encoders().items():
-            was = enc.training
-            enc.eval()
-            dev = next(enc.parameters()).device
-            z = enc(data.to_float(x.to(dev))).float().cpu()
-            enc.train(was)
-            out[name] = evaluation.cluster_centres(z, y, data.num_classes).tolist()
-        return {"centres": out}
+        return {"centres": {name: evaluation.cluster_centres(_embed(enc, data, x), y, data.num_classes).tolist()
+                            for name, enc in learner.encoders().items()}}
 
     return callback
 
@@ -174,15 +173,12 @@ def monotonicity_table(results: dict[str, FitResult],
     return pd.DataFrame(rows)
 
 
-@torch.no_grad()
 def nn_gap_table(results: dict[str, FitResult], data: SSLData) -> pd.DataFrame:
     """Table 2: NN angle gaps (degrees) of the final cluster centres, one row per (method, encoder)."""
     rows = []
     for name, res in results.items():
         for enc_name, enc in res.learner.encoders().items():
-            enc.eval()
-            dev = next(enc.parameters()).device
-            z = enc(data.to_float(data.test_x.to(dev))).float().cpu()
+            z = _embed(enc, data, data.test_x)
             gaps = evaluation.nn_angle_gaps(evaluation.cluster_centres(z, data.test_y, data.num_classes))
             rows.append({"method": name, "encoder": enc_name,
                          **{k: float(gaps[k]) for k in ("mean", "min", "max", "sd")}})

@@ -39,7 +39,7 @@ from torch import nn
 
 from .data.stats import CHANNEL_STATS
 from .networks import build_backbone
-from .training import load_run  # the one place this module reads a run directory
+from .rundir import load_run  # the one place this module reads a run directory
 from .util import atomic_write, git_commit
 
 __all__ = ["export_backbone", "load_backbone", "sidecar_path", "EXPORT_FORMAT"]

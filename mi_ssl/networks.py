@@ -40,13 +40,11 @@ from torch import nn
 
 __all__ = [
     "BACKBONES",
-    "DEFAULT_BACKBONES",
     "ToyMLP",
     "Digits2dCNN",
     "Signal1dCNN",
     "resnet",
     "build_backbone",
-    "default_backbone",
     "Projector",
     "Predictor",
     "Encoder",
@@ -181,33 +179,6 @@ def resnet(depth: int = 18, small_images: bool = True, in_channels: int = 3, **k
 
 # --------------------------------------------------------------------------- registry
 BACKBONES: tuple[str, ...] = ("toy_mlp", "digits_cnn", "mnist1d_cnn", "resnet18", "resnet50")
-
-#: dataset name -> (backbone name, keyword arguments for :func:`build_backbone`)
-DEFAULT_BACKBONES: dict[str, tuple[str, dict[str, Any]]] = {
-    "gaussian": ("toy_mlp", {}),
-    "digits": ("digits_cnn", {}),
-    "mnist1d": ("mnist1d_cnn", {}),
-    "cifar10": ("resnet18", {"small_images": True}),
-    "cifar100": ("resnet18", {"small_images": True}),
-    "tinyimagenet": ("resnet18", {"small_images": True}),
-    "imagenet100": ("resnet50", {"small_images": False}),
-    "folder": ("resnet18", {}),          # stem chosen by the image size (CIFAR stem up to 64 px)
-}
-
-
-def default_backbone(dataset_name: str) -> tuple[str, dict[str, Any]]:
-    """The backbone the paper (Section 4.2, Table 6) pairs with a dataset: ``(name, kwargs)``.
-
-    >>> default_backbone("cifar10")
-    ('resnet18', {'small_images': True})
-    """
-    if dataset_name not in DEFAULT_BACKBONES:
-        raise ValueError(
-            f"dataset_name={dataset_name!r} has no default backbone; allowed: {sorted(DEFAULT_BACKBONES)}"
-        )
-    name, kw = DEFAULT_BACKBONES[dataset_name]
-    return name, dict(kw)
-
 
 def build_backbone(name: str, input_shape: Sequence[int], **kw: Any) -> nn.Module:
     """Build backbone ``name`` for samples of shape ``input_shape`` (no batch axis).

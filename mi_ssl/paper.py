@@ -6,6 +6,10 @@ Source: *Self-Supervised Representation Learning as Mutual Information Maximizat
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Table 2 (B.1.1, deterministic full-batch updates): NN angle gaps at convergence, degrees:
 #: (mean, min, max, SD). Keys are (mi-ssl method name, encoder).
@@ -35,12 +39,23 @@ TABLE1: MappingProxyType[tuple[str, str], tuple[tuple[float, float], ...]] = Map
     ("vicreg", "f"): ((85.49, 1.03), (54.00, 0.34), (32.03, 0.32), (78.86, 0.23)),
 })
 
-#: Section 4.3 text: SimSiam baseline and SimSiam-SDMI on CIFAR-10 (mean, std), %.
+#: Section 4.3, text under Fig. 4(b): linear probe of the SimSiam baseline and SimSiam-SDMI on CIFAR-10
+#: (mean, std), %: the only ablation numbers the paper states in words (Fig. 4(a) is a bar chart only).
 SIMSIAM_ABLATION = MappingProxyType({"simsiam": (89.68, 0.35), "simsiam_sdmi": (88.43, 0.78)})
-
-#: Section 4.3 text: average NN gaps quoted in the main text (degrees).
-NN_GAP_TEXT = MappingProxyType({"jmi": 88.0, "best_other_jmi": 82.0, "sdmi": 74.0, "best_other_sdmi": 50.0})
 
 #: C.1: GPU memory of the SDMI prototype vs the other methods (GB), and the ideal 5-point NN gap (B.1.1).
 MEMORY_GB = MappingProxyType({"sdmi": 15.0, "others": 7.0})
 IDEAL_NN_GAP_DEG = 90.0
+
+#: Where :func:`table1` says its numbers come from.
+TABLE1_SOURCE = "Sabby et al. 2025, Table 1 (mean ± std over 3 runs)"
+
+
+def table1() -> pd.DataFrame:
+    """:data:`TABLE1` as a long table: one row per ``method, encoder, dataset`` with ``top1`` (%), ``std`` and
+    ``source`` (ResNet-18 on CIFAR and TinyImageNet, ResNet-50 on ImageNet-100)."""
+    import pandas as pd
+
+    rows = [{"method": m, "encoder": e, "dataset": d, "top1": mean, "std": std, "source": TABLE1_SOURCE}
+            for (m, e), cells in TABLE1.items() for d, (mean, std) in zip(TABLE1_COLUMNS, cells)]
+    return pd.DataFrame(rows)

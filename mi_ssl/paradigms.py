@@ -14,12 +14,17 @@ phase) and the schedule. Three update rules cover every method of the paper:
   encoder (plus predictor) takes the gradient step (the E-step); the target branch is then set by
   the *implicit M-step*: a copy of the online weights (SimSiam, Eq. 8) or their EMA (BYOL, MoCo-v3,
   Eq. 9). Phase ``"online"``.
+* :class:`Supervised` — not an MI paradigm but the ceiling the paper's Table 1 is read against: the same
+  encoder and a linear classifier trained with cross-entropy on the labels. Phase ``"supervised"``; its
+  minibatches are one view and the labels (``uses_labels``), stepped by the same loop.
 
 In every rule the frozen branch is evaluated under ``torch.no_grad()``: it never builds an autograd
 graph, so an SDMI step holds the activations of one encoder only.
 
 All losses are symmetrised over the two view orders, ``1/2 [l(a_1, b_2) + l(a_2, b_1)]``, as in the
-paper's Algorithms 1-2.
+paper's Algorithms 1-2. Under ``torchrun`` a learner is given a ``gather`` (rows of every process, with
+gradient: :func:`mi_ssl.distributed.prepare_learner` sets it), so whole-batch objectives see the global batch;
+this module knows nothing about processes.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from . import distributed
-
 Objective = Callable[..., torch.Tensor]
+Gather = Callable[[torch.Tensor], torch.Tensor]
 
-__all__ = ["Learner", "JointStep", "AlternatingEM", "TargetNetwork", "symmetric"]
+__all__ = ["Learner", "JointStep", "AlternatingEM", "TargetNetwork", "Supervised", "symmetric"]
 
 
 def symmetric(objective: Objective, a1, a2, b1, b2, **kwargs) -> torch.Tensor:
@@ -56,9 +61,18 @@ def _frozen(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 class Learner(nn.Module, ABC):
-    """Base class: networks of one method plus its per-phase step. Subclasses set ``phases``."""
+    """Base class: networks of one method plus its per-phase step. Subclasses set ``phases``.
+
+    ``gather``: ``None`` in one process; under ``torchrun`` a function ``[b, D] -> [B, D]`` that concatenates
+    every process's rows with gradient, applied before the objective. ``uses_labels``: minibatches are one view
+    and its labels ``(v, y)`` instead of two views. ``first_stream``: the random stream of the first pass of an
+    epoch (:func:`mi_ssl.data.views.epoch_generator`).
+    """
 
     phases: tuple[str, ...] = ()
+    gather: Gather | None = None
+    uses_labels: bool = False
+    first_stream: int = 0
 
     def __init__(self, objective: Objective, objective_kwargs: dict | None = None) -> None:
         super().__init__()
@@ -72,7 +86,8 @@ class Learner(nn.Module, ABC):
 
     @abstractmethod
     def loss(self, phase: str, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
-        """Scalar loss of one minibatch (``v1``, ``v2``: the two views, ``[B, ...]``) in ``phase``."""
+        """Scalar loss of one minibatch (``v1``, ``v2``: the two views, ``[B, ...]``; with ``uses_labels`` one
+        view and its labels ``[B]``) in ``phase``."""
 
     def after_step(self, phase: str) -> None:
         """Called after the optimiser step of ``phase`` (EMA targets update here)."""
@@ -93,14 +108,13 @@ class Learner(nn.Module, ABC):
             raise ValueError(f"phase must be one of {self.phases} for {type(self).__name__}, got {phase!r}")
 
     def _objective(self, a1, a2, b1, b2) -> torch.Tensor:
-        if distributed.is_distributed():
-            # whole-batch objectives need every rank's rows; the gather's backward all-reduces, so the
-            # DDP-averaged gradient equals the single-process one (mi_ssl.distributed). Gather each
-            # distinct tensor once (JMI passes z1, z2 twice).
+        if self.gather is not None:
+            # whole-batch objectives need every process's rows; gather each distinct tensor once (JMI passes
+            # z1, z2 twice). The gather's backward makes the data-parallel gradient the one-process one.
             gathered: dict[int, torch.Tensor] = {}
             for t in (a1, a2, b1, b2):
                 if id(t) not in gathered:
-                    gathered[id(t)] = distributed.gather_with_grad(t)
+                    gathered[id(t)] = self.gather(t)
             a1, a2, b1, b2 = (gathered[id(t)] for t in (a1, a2, b1, b2))
         return symmetric(self.objective, a1, a2, b1, b2, **self.objective_kwargs)
 
@@ -255,3 +269,35 @@ class TargetNetwork(Learner):
     def encoders(self) -> dict[str, nn.Module]:
         return {"f": self.f} if self.target_kind == "copy" else {"f": self.f, "g": self.g}
 
+
+class Supervised(Learner):
+    """The supervised ceiling of Table 1: ``L = CE(W f(x), y)`` on one augmented view per sample.
+
+    ``f`` is an :class:`~mi_ssl.networks.Encoder` (the backbone; an identity projector, so ``f(x)`` are the
+    backbone features) and ``head`` a linear classifier ``[feature_dim] -> [num_classes]``; both move in the
+    one phase ``"supervised"``. Labels are used here and nowhere else in training; the head is thrown away
+    and ``f`` is probed like any self-supervised encoder. Its passes draw from random stream 7 (the stream
+    the first supervised baseline used, so its cached ceilings stay valid).
+    """
+
+    phases = ("supervised",)
+    uses_labels = True
+    first_stream = 7
+
+    def __init__(self, f: nn.Module, head: nn.Module) -> None:
+        super().__init__(F.cross_entropy)
+        self.f, self.head = f, head
+
+    def parameters_for(self, phase: str) -> list[nn.Parameter]:
+        self._check_phase(phase)
+        return [*self.f.parameters(), *self.head.parameters()]
+
+    def loss(self, phase: str, v: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self._check_phase(phase)
+        return self.objective(self.head(self.f(v)), y)
+
+    def tracked_pair(self) -> None:
+        return None
+
+    def encoders(self) -> dict[str, nn.Module]:
+        return {"f": self.f}

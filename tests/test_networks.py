@@ -17,7 +17,6 @@ from mi_ssl.networks import (
     ToyMLP,
     build_backbone,
     count_parameters,
-    default_backbone,
     resnet,
 )
 
@@ -152,17 +151,6 @@ def test_build_backbone_errors():
     assert all(name in str(err.value) for name in BACKBONES)
     with pytest.raises(ValueError, match="input_shape"):
         build_backbone("digits_cnn", (64,))
-
-
-def test_default_backbone_map():
-    assert default_backbone("gaussian") == ("toy_mlp", {})
-    assert default_backbone("digits") == ("digits_cnn", {})
-    assert default_backbone("mnist1d") == ("mnist1d_cnn", {})
-    for ds in ("cifar10", "cifar100", "tinyimagenet"):
-        assert default_backbone(ds) == ("resnet18", {"small_images": True})
-    assert default_backbone("imagenet100") == ("resnet50", {"small_images": False})
-    with pytest.raises(ValueError, match="allowed"):
-        default_backbone("svhn")
 
 
 # --------------------------------------------------------------------------- heads

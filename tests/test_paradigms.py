@@ -1,10 +1,14 @@
 """Update rules: what is updated when, where the stop-gradient sits, EMA and copy targets."""
 
+import math
+
+import pytest
 import torch
 from torch import nn
 
 from mi_ssl import objectives as O
-from mi_ssl.paradigms import AlternatingEM, JointStep, TargetNetwork
+from mi_ssl.networks import Encoder, build_backbone
+from mi_ssl.paradigms import AlternatingEM, JointStep, Supervised, TargetNetwork
 
 
 def _net(seed):
@@ -97,3 +101,18 @@ def test_copy_target_detaches_and_tracks_previous_epoch():
     loss = learner.loss("online", v1, v2)
     loss.backward()
     assert all(p.grad is not None for p in f.parameters())
+
+
+def test_supervised_loss_is_cross_entropy_of_the_labels():
+    """With a zero classifier every class has probability 1/K, so the loss is ln K whatever the encoder."""
+    backbone = build_backbone("toy_mlp", (2,))
+    head = nn.Linear(backbone.feature_dim, 4)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    learner = Supervised(Encoder(backbone), head)
+    x, y = torch.randn(8, 2), torch.arange(8) % 4
+    assert float(learner.loss("supervised", x, y).detach()) == pytest.approx(math.log(4), rel=1e-6)
+    assert learner.uses_labels and learner.tracked_pair() is None and set(learner.encoders()) == {"f"}
+    assert len(learner.parameters_for("supervised")) == len(list(backbone.parameters())) + 2
+    with pytest.raises(ValueError, match="phase must be one of"):
+        learner.loss("joint", x, y)

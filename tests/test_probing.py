@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from mi_ssl import probing
+from mi_ssl import paper, probing, records
 from mi_ssl.cli import main
 from mi_ssl.data import SSLData, load_dataset
 from mi_ssl.networks import Encoder
@@ -65,18 +65,18 @@ def test_probe_separates_separable_features_and_flags_a_constant_encoder():
 
 def test_subset_is_seeded_and_keeps_pairs():
     data = _blobs()
-    a = probing.subset(data, 20, 10, seed=3)
-    b = probing.subset(data, 20, 10, seed=3)
+    a = data.subset(20, 10, seed=3)
+    b = data.subset(20, 10, seed=3)
     assert a.train_x.shape == (20, 6) and a.test_x.shape == (10, 6)
     assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
     assert torch.equal(a.train_x.argmax(1), a.train_y)          # each kept sample kept its own label
-    assert probing.subset(data) is not data and len(probing.subset(data, None, None).train_x) == len(data.train_x)
+    assert data.subset() is not data and len(data.subset(None, None).train_x) == len(data.train_x)
     with pytest.raises(ValueError, match="n_train=1"):
-        probing.subset(data, 1)
+        data.subset(1)
 
 
 def test_floor_is_the_initialisation_and_ceiling_learns_the_labels(tmp_path):
-    data = probing.subset(load_dataset("mnist1d"), 1000, 500, seed=0)
+    data = load_dataset("mnist1d").subset(1000, 500, seed=0)
     cfg = make_config("jmi", "mnist1d", epochs=3, device="cpu", track_every=0)
     seen = {}
     fit(cfg, data, progress=False,
@@ -117,7 +117,7 @@ def test_cli_probe_writes_the_probe_into_summary(tmp_path, capsys):
 def test_probe_fit_caches_reports_beside_the_run(tmp_path):
     from mi_ssl import experiments
 
-    data = probing.subset(load_dataset("digits"), 256, 128, seed=0)
+    data = load_dataset("digits").subset(256, 128, seed=0)
     res = experiments.run_methods(["jmi"], "digits", data, cache_dir=tmp_path, progress=False, epochs=1,
                                   device="cpu", track_every=0)["jmi"]
     first = probing.probe_fit(res, data, epochs=20)
@@ -128,7 +128,7 @@ def test_probe_fit_caches_reports_beside_the_run(tmp_path):
 
 
 def test_paper_tables_are_transcribed_as_the_paper_prints_them():
-    t = probing.paper_table1()
+    t = paper.table1()
     assert len(t) == 9 * 4 and set(t.dataset) == {"cifar10", "cifar100", "tinyimagenet", "imagenet100"}
 
     def row(m, e, d):
@@ -138,11 +138,11 @@ def test_paper_tables_are_transcribed_as_the_paper_prints_them():
     assert row("sdmi", "g", "imagenet100") == (70.83, 0.16)
     assert row("simsiam", "f", "tinyimagenet") == (19.19, 0.69)
     assert row("vicreg", "f", "cifar10") == (85.49, 1.03)
-    assert probing.PAPER_FIG4B == {"simsiam": (89.68, 0.35), "simsiam_sdmi": (88.43, 0.78)}
+    assert dict(paper.SIMSIAM_ABLATION) == {"simsiam": (89.68, 0.35), "simsiam_sdmi": (88.43, 0.78)}
 
 
 def test_recorded_runs_need_provenance_and_synthetic_data_has_no_accuracy(tmp_path):
-    empty = probing.load_paper_runs(tmp_path / "missing")
+    empty = records.load_paper_runs(tmp_path / "missing")
     assert empty.empty and empty[empty.synthetic].top1.isna().all()          # usable as an empty table
     good = {"method": "jmi", "dataset": "cifar10", "epochs": 1000, "probe": {"f": {"top1": 88.0}},
             "provenance": {"device": "NVIDIA H100", "commit": "abc1234"},
@@ -150,14 +150,14 @@ def test_recorded_runs_need_provenance_and_synthetic_data_has_no_accuracy(tmp_pa
     synthetic = {**good, "method": "sdmi", "synthetic": True, "top1": 99.0}
     (tmp_path / "a.json").write_text(json.dumps([good, synthetic]))
     (tmp_path / "history.csv").write_text("not a record")
-    runs = probing.load_paper_runs(tmp_path)
+    runs = records.load_paper_runs(tmp_path)
     assert list(runs.method) == ["jmi", "sdmi"]
     assert runs.top1.iloc[0] == 88.0 and math.isnan(runs.top1.iloc[1])
     assert runs.command.iloc[0].startswith("papermill book/07") and runs.device.iloc[0] == "NVIDIA H100"
     assert list(runs.synthetic) == [False, True]
     (tmp_path / "b.json").write_text(json.dumps({"method": "byol", "dataset": "cifar10", "epochs": 2, "top1": 90}))
     with pytest.raises(ValueError, match=r"b\.json.*missing: device, commit, command"):
-        probing.load_paper_runs(tmp_path)
+        records.load_paper_runs(tmp_path)
 
 
 def _write_cifar10(root: Path, n_train_batch: int = 32, n_test: int = 40) -> None:

@@ -175,3 +175,32 @@ def test_compile_views_compiles_the_view_maker_of_fit(monkeypatch):
     fit(cfg, load_dataset("digits"), progress=False)
     assert compiled == ["ImageAugment"]
     assert not make_config("jmi", "digits").compile_views
+
+
+def test_histories_are_those_recorded_before_the_one_loop_refactor(toy):
+    """Recorded at commit ed0bb43 (before fit was split into rundir, views and learners): same seed, same
+    numbers. A tolerance covers other CPUs' float summation order; on the recording machine they are equal."""
+    from pathlib import Path
+
+    want = pd.read_csv(Path(__file__).parent / "data" / "toy_histories_ed0bb43.csv")
+    for method, rows in want.groupby("method", sort=False):
+        cfg = make_config(method, "gaussian", epochs=3, batch_size=500, track_n=500, device="cpu", seed=1)
+        got = fit(cfg, toy, progress=False).history.reindex(columns=rows.columns.drop("method"))
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), rows.drop(columns="method").reset_index(drop=True),
+                                      check_dtype=False, rtol=1e-5, atol=1e-6, obj=method)
+
+
+def test_the_supervised_ceiling_is_stepped_by_fit(toy):
+    """One more learner through the same loop: one view and the labels per minibatch, no tracked MI."""
+    from mi_ssl.learners import build_supervised
+
+    cfg = _small("jmi", epochs=3)
+    res = fit(cfg, toy, progress=False, learner=build_supervised(cfg, toy))
+    h = res.history
+    assert res.summary["method"] == "supervised" and list(res.learner.phases) == ["supervised"]
+    assert (h["mi_cos_dv"] == -math.inf).all()                            # no pair of branches to track
+    assert h["loss"].iloc[1] < math.log(5) and h["loss"].iloc[-1] < h["loss"].iloc[1]
+    f, head = res.learner.f.eval(), res.learner.head.eval()
+    with torch.no_grad():
+        acc = (head(f(toy.test_x)).argmax(1) == toy.test_y).float().mean()
+    assert acc > 0.95                                                     # five separated clusters: learnt

@@ -143,7 +143,7 @@ def count_host_syncs(fn: Callable[[], Any], device: torch.device) -> int | None:
 def _batched_rate(aug: Callable, xd: torch.Tensor, device: torch.device, steps: int, warmup: int,
                   seed: int) -> dict[str, Any]:
     """Images/s of two views of ``xd`` per call of a batched view maker, and its host time and syncs."""
-    from ..training import two_views
+    from ..data.views import two_views
 
     g = torch.Generator(device=device)
     g.manual_seed(seed)

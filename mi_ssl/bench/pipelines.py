@@ -4,7 +4,7 @@
   per-image ``torchvision.transforms.v2`` in a ``DataLoader`` with worker processes (pinned memory on CUDA,
   persistent workers), views moved with ``.to(device, non_blocking=True)``;
 * ``device`` — mi-ssl's training path (:func:`mi_ssl.training.fit`): uint8 images resident on the device,
-  :func:`~mi_ssl.training.view_batches` (batched augmentation on the device, no workers), channels-last;
+  :func:`~mi_ssl.data.views.view_batches` (batched augmentation on the device, no workers), channels-last;
 * ``model`` — the ceiling: the same step on two views already on the device (made once, reused).
 """
 
@@ -144,13 +144,13 @@ def reference_batches(loader: Any, device: torch.device, channels_last: bool) ->
 
 def device_batches(x: torch.Tensor, batch_size: int, augment: Callable, seed: int,
                    channels_last: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless ``(v1, v2)`` from :func:`~mi_ssl.training.view_batches` over device-resident ``x``, epoch after epoch."""
-    from .. import training
+    """Endless ``(v1, v2)`` from :func:`~mi_ssl.data.views.view_batches` over device-resident ``x``, epoch after epoch."""
+    from ..data import views
 
     for epoch in itertools.count():
         g = torch.Generator(device=x.device)
         g.manual_seed(seed * 1_000_003 + epoch)
-        yield from training.view_batches(x, batch_size, augment, g, channels_last)
+        yield from views.view_batches(x, batch_size, augment, g, channels_last)
 
 
 def stop_streams(streams: list[Iterator], loader: Any) -> None:

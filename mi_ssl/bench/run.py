@@ -256,6 +256,7 @@ def _bench_method(plan: Plan, method: str, cfg: TrainConfig, data: Any, augment_
     """One method: build its learner and stepper, count FLOPs, time each pipeline. A failure is recorded
     as ``entry["error"]`` so one failing method does not lose the run."""
     from .. import training
+    from ..data import views
     from ..methods import get_method
 
     dev, cuda = plan.device, plan.device.type == "cuda"
@@ -272,7 +273,7 @@ def _bench_method(plan: Plan, method: str, cfg: TrainConfig, data: Any, augment_
                      trainable_parameters=sum(p.numel() for ph in phases for p in learner.parameters_for(ph)))
         g = torch.Generator(device=dev)
         g.manual_seed(plan.seed)
-        fixed = training.two_views(augment_ours, data.train_x[:plan.batch_size].to(dev), g, cuda)
+        fixed = views.two_views(augment_ours, data.train_x[:plan.batch_size].to(dev), g, cuda)
         entry["flops_per_step"] = count_flops(learner, stepper, phases[0], *fixed)
         for pipe in [p for p in PIPELINES if p in plan.pipelines]:
             for name, stream, n_warm, loader in _streams(plan, pipe, data, fixed, device_variants):

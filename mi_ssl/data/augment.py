@@ -125,10 +125,7 @@ class Augment(ABC):
 
 
 class NoiseAugment(Augment):
-    """``x + tau * eps`` for vectors ``[B, D]``.
-
-    Same draws as :class:`~mi_ssl.data.gaussian.GaussianNoiseViews` for the same generator.
-    """
+    """``x + tau * eps``, ``eps ~ N(0, I)``, for vectors ``[B, D]``: the toy's views (paper Section 4.2)."""
 
     def __init__(self, recipe: NoiseRecipe | None = None) -> None:
         self.recipe = recipe or NoiseRecipe()

@@ -60,6 +60,29 @@ class SSLData:
         std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
         return (x.float() / 255.0 - mean) / std
 
+    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> SSLData:
+        """A seeded random subset: ``n_train`` training and ``n_test`` test samples (``None``: all), in their
+        original order, labels kept with their samples.
+
+        Runs the paper-scale path (CIFAR, ResNet-18) on a CPU in seconds. The name stays the same, so runs on a
+        subset must be cached apart from full runs (:func:`mi_ssl.experiments.run_key` hashes the data too).
+        """
+        g = torch.Generator().manual_seed(seed)
+
+        def pick(x: torch.Tensor, y: torch.Tensor, n: int | None, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+            if n is None or n >= len(x):
+                return x, y
+            if not isinstance(n, int) or n < 2:
+                raise ValueError(f"{name}={n!r} is not allowed; expected None or an integer >= 2")
+            idx = torch.randperm(len(x), generator=g)[:n].sort().values
+            return x[idx], y[idx]
+
+        tr_x, tr_y = pick(self.train_x, self.train_y, n_train, "n_train")
+        te_x, te_y = pick(self.test_x, self.test_y, n_test, "n_test")
+        source = f"{self.source} (subset: {len(tr_x)} train / {len(te_x)} test, seed {seed})"
+        return SSLData(self.name, self.modality, tr_x, tr_y, te_x, te_y, self.num_classes, mean=self.mean,
+                       std=self.std, source=source)
+
     def __repr__(self) -> str:
         return (
             f"SSLData({self.name!r}, modality={self.modality}, train={tuple(self.train_x.shape)}, "

@@ -3,8 +3,8 @@
 * data root (``data_dir=None``): ``$MI_SSL_DATA_DIR``, else ``~/.cache/mi_ssl``;
 * cache root (generated or decoded arrays): ``$MI_SSL_CACHE_DIR``, else ``~/.cache/mi_ssl``.
 
-Cache files are written to a temporary name and renamed into place, so an interrupted write never
-leaves a truncated file that a later load would trust.
+Cache files are written with :func:`mi_ssl.util.atomic_write` (a temporary name, then a rename), so an
+interrupted write never leaves a truncated file that a later load would trust.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..util import atomic_write
 
 
 def default_data_dir() -> Path:
@@ -33,42 +36,32 @@ def cache_key(*parts: Any) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez`` to ``path`` via a temporary file and a rename."""
+    """``np.savez`` to ``path`` atomically (:func:`mi_ssl.util.atomic_write`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    try:
-        with open(tmp, "wb") as f:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:      # a file object: np.savez would append ".npz" to a bare path
             np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
-class AtomicNpy:
-    """A ``.npy`` file filled in place through a memory map, renamed into place by :meth:`commit`.
+def save_npy_mapped(path: Path, shape: tuple[int, ...], dtype: np.dtype | type,
+                    fill: Callable[[np.ndarray], None]) -> None:
+    """Write a ``.npy`` array larger than memory (e.g. ImageNet-100 at 224 px, ~19 GB) atomically:
+    ``fill(array)`` fills a memory map of a temporary file, which then replaces ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
 
-    Lets a decoder write an array larger than memory (e.g. ImageNet-100 at 224 px, ~19 GB).
-    """
+    def write(tmp: Path) -> None:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        try:
+            fill(array)
+            array.flush()
+        finally:
+            del array
 
-    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype | type) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.tmp = path, _tmp(path)
-        self.array = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=dtype, shape=shape)
-
-    def commit(self) -> None:
-        self.array.flush()
-        del self.array
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        if hasattr(self, "array"):
-            del self.array
-        self.tmp.unlink(missing_ok=True)
+    atomic_write(path, write)
 
 
 def writable_dir(*candidates: Path) -> Path:

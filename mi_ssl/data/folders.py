@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 from .base import DatasetError, SSLData
-from .cache import AtomicNpy, cache_key, default_cache_dir, save_npz_atomic, writable_dir
+from .cache import cache_key, default_cache_dir, save_npy_mapped, save_npz_atomic, writable_dir
 from .stats import CHANNEL_STATS
 
 log = logging.getLogger(__name__)
@@ -158,13 +158,7 @@ def _cached_split(name: str, split: str, root: Path, paths: list[Path], labels: 
         raise DatasetError(f"{name}: no writable cache directory for decoded images ({e}); "
                            f"pass cache_dir= or set MI_SSL_CACHE_DIR") from e
     x_path, y_path = d / f"{stem}-x.npy", d / f"{stem}-y.npz"
-    target = AtomicNpy(x_path, (len(paths), 3, size, size), np.uint8)
-    try:
-        _decode_all(paths, target.array, size, name)
-        target.commit()
-    except BaseException:
-        target.abort()
-        raise
+    save_npy_mapped(x_path, (len(paths), 3, size, size), np.uint8, lambda array: _decode_all(paths, array, size, name))
     y = np.asarray(labels, dtype=np.int64)
     save_npz_atomic(y_path, y=y)
     for old in d.glob(prefix + "*"):                        # caches of this tree's older contents

@@ -1,9 +1,9 @@
 """The paper's toy data set: a mixture of five isotropic Gaussians on the unit circle (Section 4.2).
 
-Centres ``mu_k = (cos 2 pi k/5, sin 2 pi k/5)``, ``x ~ N(mu_k, sigma^2 I)`` with ``sigma = 0.05``,
-500 points per cluster (2,500 in all), and a separate validation set of the same size. Two views
-are made by adding independent ``N(0, tau^2 I)`` noise with ``tau = 0.1`` (see
-:class:`GaussianNoiseViews`).
+Means ``mu_k = (cos 2 pi k/5, sin 2 pi k/5)`` (:func:`cluster_means`), ``x ~ N(mu_k, sigma^2 I)`` with
+``sigma = 0.05``, 500 points per cluster (2,500 in all), and a separate validation set of the same size.
+Two views are made by adding independent ``N(0, tau^2 I)`` noise with ``tau = 0.1``
+(:class:`~mi_ssl.data.augment.NoiseAugment`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ VIEW_NOISE = 0.1
 PER_CLUSTER = 500
 
 
-def cluster_centres(k: int = N_CLUSTERS) -> torch.Tensor:
-    """``[k, 2]`` centres evenly spaced on the unit circle, ``mu_k`` for ``k = 1..K`` as in the paper."""
+def cluster_means(k: int = N_CLUSTERS) -> torch.Tensor:
+    """``[k, 2]`` true means of the mixture, evenly spaced on the unit circle: ``mu_k`` for ``k = 1..K`` as in
+    the paper. (The centres of *embedded* clusters are :func:`mi_ssl.evaluation.cluster_centres`.)"""
     angles = 2 * math.pi * torch.arange(1, k + 1, dtype=torch.float64) / k
     return torch.stack([angles.cos(), angles.sin()], dim=1).float()
 
 
 def sample_mixture(per_cluster: int, sigma: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x [K*per_cluster, 2], y [K*per_cluster])`` drawn from the mixture, cluster by cluster."""
-    mu = cluster_centres()
+    mu = cluster_means()
     y = torch.arange(N_CLUSTERS).repeat_interleave(per_cluster)
     x = mu[y] + sigma * torch.randn(len(y), 2, generator=generator)
     return x, y
@@ -44,18 +45,3 @@ def load_gaussian(seed: int = 0, per_cluster: int = PER_CLUSTER, sigma: float = 
     return SSLData("gaussian", "vector", train_x, train_y, test_x, test_y, N_CLUSTERS,
                    source=f"generated: 5-cluster mixture, sigma={sigma}, seed={seed}")
 
-
-class GaussianNoiseViews:
-    """One augmented view ``x + eps``, ``eps ~ N(0, tau^2 I)``, batched on ``x``'s device."""
-
-    def __init__(self, tau: float = VIEW_NOISE) -> None:
-        if tau < 0:
-            raise ValueError(f"tau (view noise) must be >= 0, got {tau}")
-        self.tau = tau
-
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return x + self.tau * noise
-
-    def __repr__(self) -> str:
-        return f"GaussianNoiseViews(tau={self.tau})"
