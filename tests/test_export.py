@@ -13,7 +13,6 @@ from mi_ssl.cli import main
 from mi_ssl.data import load_dataset
 from mi_ssl.data.base import SSLData
 from mi_ssl.export import export_backbone, load_backbone, sidecar_path
-from mi_ssl.probing import subset
 from mi_ssl.training import fit, make_config
 
 
@@ -21,7 +20,7 @@ from mi_ssl.training import fit, make_config
 def digits_run(tmp_path_factory):
     """A tiny SDMI run on digits (two encoders, f and g)."""
     out = tmp_path_factory.mktemp("runs") / "sdmi-digits"
-    data = subset(load_dataset("digits"), 256, 64, seed=0)
+    data = load_dataset("digits").subset(256, 64, seed=0)
     cfg = make_config("sdmi", "digits", epochs=1, batch_size=64, device="cpu", track_every=0)
     res = fit(cfg, data, out=out, progress=False)
     return out, res, data

@@ -144,7 +144,7 @@ def reference_batches(loader: Any, device: torch.device, channels_last: bool) ->
 
 def device_batches(x: torch.Tensor, batch_size: int, augment: Callable, seed: int,
                    channels_last: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless ``(v1, v2)`` from :func:`~mi_ssl.data.views.view_batches` over device-resident ``x``, epoch after epoch."""
+    """Endless ``(v1, v2)``: :func:`~mi_ssl.data.views.view_batches` on device-resident ``x``, epoch after epoch."""
     from ..data import views
 
     for epoch in itertools.count():
