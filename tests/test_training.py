@@ -179,7 +179,8 @@ def test_compile_views_compiles_the_view_maker_of_fit(monkeypatch):
 
 def test_histories_are_those_recorded_before_the_one_loop_refactor(toy):
     """Recorded at commit ed0bb43 (before fit was split into rundir, views and learners): same seed, same
-    numbers. A tolerance covers other CPUs' float summation order; on the recording machine they are equal."""
+    numbers. A tolerance covers other CPUs' float summation order, and the tracked MI estimates' new N x N
+    kernels (float32 row sums in another order: they moved by ~1e-6 nats, losses and weights did not)."""
     from pathlib import Path
 
     want = pd.read_csv(Path(__file__).parent / "data" / "toy_histories_ed0bb43.csv")
@@ -187,7 +188,7 @@ def test_histories_are_those_recorded_before_the_one_loop_refactor(toy):
         cfg = make_config(method, "gaussian", epochs=3, batch_size=500, track_n=500, device="cpu", seed=1)
         got = fit(cfg, toy, progress=False).history.reindex(columns=rows.columns.drop("method"))
         pd.testing.assert_frame_equal(got.reset_index(drop=True), rows.drop(columns="method").reset_index(drop=True),
-                                      check_dtype=False, rtol=1e-5, atol=1e-6, obj=method)
+                                      check_dtype=False, rtol=1e-5, atol=1e-5, obj=method)
 
 
 def test_the_supervised_ceiling_is_stepped_by_fit(toy):
