@@ -204,7 +204,7 @@ def fit(
     if last == 0:
         run.write_config(cfg)
         log_epoch(0, {}, 0.0)
-    bar = _progress_bar(cfg, learner, last, enabled=procs.rank == 0 and _progress_enabled(progress))
+    bar = _progress_bar(cfg, learner, last, enabled=procs.rank == 0 and progress_enabled(progress))
     t_start = time.perf_counter()
     with finite_checks(False):      # the loop checks its own losses, every procs.check_every steps
         for epoch in bar:
@@ -385,7 +385,8 @@ def _run_name(cfg: TrainConfig, learner: Learner) -> str:
     return "supervised" if learner.uses_labels else cfg.method
 
 
-def _progress_enabled(progress: bool | None) -> bool:
+def progress_enabled(progress: bool | None) -> bool:
+    """Whether to show progress bars: ``progress`` if given, else on unless ``MI_SSL_PROGRESS`` is 0/false."""
     if progress is not None:
         return progress
     return os.environ.get("MI_SSL_PROGRESS", "1") not in ("0", "false", "False")
