@@ -160,50 +160,23 @@ async () => {
     .filter(el => !el.closest('a[href]'))
     .map(el => ({where: where(el), text: snippet(el.textContent)}));
 
-  // 5. Horizontal overflow: an element reaching past the box that clips it, when that box cannot scroll.
+  // 5. Horizontal overflow: a box that clips (overflow-x hidden or clip) holding content wider than itself,
+  //    so the rest cannot be reached: no scrollbar. Boxes that scroll (auto, scroll) are fine.
   const vw = document.documentElement.clientWidth;
   const cut = [];
-  const clipOf = new Map();
-  const clipper = el => {
-    if (clipOf.has(el)) return clipOf.get(el);
-    let c = null;
-    for (let p = el.parentElement; p && p !== document.documentElement; p = p.parentElement) {
-      const s = getComputedStyle(p);
-      // overflow applies to block containers only: an inline box with overflow:hidden clips nothing.
-      if (s.overflowX !== 'visible' && s.display !== 'inline' && s.display !== 'contents') { c = p; break; }
-    }
-    clipOf.set(el, c);
-    return c;
-  };
-  const reported = new Set();
-  const hiddenLike = el => {
-    const s = getComputedStyle(el);
-    return s.position === 'fixed' || el.clientWidth <= 2 || el.clientHeight <= 2 ||
-      (s.clip && s.clip !== 'auto') || s.clipPath !== 'none';
-  };
+  // Formulas and SVG drawings are checked as a whole: their insides overflow on purpose (KaTeX's struts, SVG
+  // paths clipped by their viewBox). Visually-hidden helpers (screen-reader text) clip by design.
+  const atomic = 'svg, svg *, .katex *, mjx-container *';
   const root = document.querySelector('main') || document.body;
-  // A formula or an SVG drawing is checked as a whole: their insides overflow on purpose (KaTeX's struts,
-  // SVG paths clipped by their viewBox).
-  const atomic = 'svg *, .katex *, mjx-container *';
-  for (const el of root.querySelectorAll('*')) {
-    if (el.matches(atomic) || !visible(el)) continue;
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0) continue;
-    const c = clipper(el);
-    if (c === null) continue;
-    if (hiddenLike(c)) continue;
-    const s = getComputedStyle(c);
-    if (s.overflowX === 'auto' || s.overflowX === 'scroll') continue;
-    if (getComputedStyle(el).textOverflow === 'ellipsis') continue;
-    const cr = c.getBoundingClientRect();
-    if (r.right > cr.right + 1 || r.left < cr.left - 1) {
-      let dup = false;
-      for (let p = el.parentElement; p && p !== c; p = p.parentElement) if (reported.has(p)) { dup = true; break; }
-      if (dup) continue;
-      reported.add(el);
-      cut.push({where: where(el), text: snippet(el.textContent || el.tagName),
-                width: Math.round(r.width), box: Math.round(cr.width), clipper: where(c)});
-    }
+  for (const el of [root, ...root.querySelectorAll('*')]) {
+    if (el.matches(atomic)) continue;
+    const s = getComputedStyle(el);
+    if (s.overflowX !== 'hidden' && s.overflowX !== 'clip') continue;
+    if (s.display === 'inline' || s.display === 'contents' || s.textOverflow === 'ellipsis') continue;
+    if (el.clientWidth <= 2 || el.clientHeight <= 2 || (s.clip && s.clip !== 'auto') || s.clipPath !== 'none') continue;
+    if (el.scrollWidth <= el.clientWidth + 1 || !visible(el)) continue;
+    cut.push({where: where(el), text: snippet(el.textContent || el.tagName),
+              width: el.scrollWidth, box: el.clientWidth});
   }
   const pageWidth = document.documentElement.scrollWidth;
   let widest = null;
@@ -315,7 +288,7 @@ def _check_one(context, path: Path, name: str, html_root: Path, shots: Path | No
             route.abort("blockedbyclient")
 
     def failed(request) -> None:
-        if request.url.startswith("file:"):
+        if request.url.startswith("file:") and request.resource_type != "image":  # images: see naturalWidth
             rel = os.path.relpath(unquote(urlsplit(request.url).path), html_root)
             problems.append(Problem(name, "missing resource", f"{request.resource_type} {rel}"))
 
@@ -351,8 +324,8 @@ def _check_one(context, path: Path, name: str, html_root: Path, shots: Path | No
             continue
         problems.append(Problem(name, "unresolved reference", f"{hit['where']} \u201c{hit['text']}\u201d"))
     for hit in facts["cut"]:
-        problems.append(Problem(name, "content cut", f"{hit['where']} is {hit['width']} px wide in {hit['clipper']} "
-                                f"of {hit['box']} px without a scrollbar \u201c{hit['text']}\u201d"))
+        problems.append(Problem(name, "content cut", f"{hit['where']} holds {hit['width']} px in {hit['box']} px "
+                                f"without a scrollbar \u201c{hit['text']}\u201d"))
     if facts["pageWidth"] > facts["viewport"] + 1:
         culprit = f", widest {facts['widest']['where']}" if facts["widest"] else ""
         problems.append(Problem(name, "page wider than the window",
