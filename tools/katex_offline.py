@@ -15,11 +15,14 @@ The built pages then load no script for math and nothing from another host.
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,17 +71,40 @@ def fetch(dest: Path, version: str | None = None) -> Path:
 def _configure_renderer(app: Any, config: Any) -> None:
     from sphinxcontrib import katex
 
-    # The render server is a Node.js process. On a loaded machine its start can take longer than the default 5 s,
-    # and over a Unix socket the library connects once, racing the server's listen() ("Connection refused");
-    # its TCP path on 127.0.0.1 retries until the server listens, so every platform uses that one.
+    # The render server is a Node.js process. On a loaded machine its start can take longer than the default 5 s.
     katex.STARTUP_TIMEOUT = max(katex.STARTUP_TIMEOUT, 120.0)
     katex.RENDER_TIMEOUT = max(katex.RENDER_TIMEOUT, 120.0)
-    katex.KaTeXServer.start_server_process = katex.KaTeXServer.start_network_socket
+    if os.name == "posix":
+        katex.KaTeXServer.start_server_process = classmethod(_start_server_process)
     macros = dict(config.katex_macros)
     katex.KATEX_DEFAULT_OPTIONS["macros"] = macros
     if not config.katex_options:  # the same macros for client-side rendering, should prerendering be switched off
         entries = ", ".join(f"{_js(name)}: {_js(body)}" for name, body in macros.items())
         config.katex_options = "macros: {" + entries + "}"
+
+
+def _start_server_process(cls: Any, rundir: Path, timeout: float) -> tuple[subprocess.Popen, socket.socket]:
+    """Start the KaTeX render server on a Unix socket and connect, retrying until it listens.
+
+    ``sphinxcontrib.katex`` connects once as soon as the socket file exists, which races the server's ``listen()``
+    ("Connection refused", seen on a loaded 2-core machine); its TCP fallback retries but pays ~40 ms of Nagle delay
+    per formula. This is its Unix-socket start with the retry, and the server is stopped when it never answers.
+    """
+    socket_path = rundir / "katex.sock"
+    process = subprocess.Popen(cls.build_command(socket=socket_path), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, cwd=rundir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if socket_path.is_socket():
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(socket_path))
+                return process, sock
+            except ConnectionRefusedError:
+                sock.close()
+        time.sleep(0.01)
+    process.kill()
+    raise cls.timeout_error(timeout)
 
 
 def _js(text: str) -> str:
