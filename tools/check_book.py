@@ -86,7 +86,7 @@ def find_chromium(install: bool = True) -> str:
     print("check_book: installing Debian's chromium (apt-get) ...", file=sys.stderr, flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True, env=env,
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     path = shutil.which("chromium")
     if path is None:
