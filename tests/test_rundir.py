@@ -169,8 +169,8 @@ def test_resume_lists_every_changed_setting_and_accepts_the_free_ones(tmp_path, 
     with pytest.raises(RunDirError, match="epochs 2 -> 1; a run cannot be shortened"):
         fit(_cfg(epochs=1), toy, out=tmp_path, resume=True, progress=False)
     # free fields: where and how often, not what
-    res = fit(_cfg(track_every=2, checkpoint_every=5, compile_views=False, profile="paper"), toy, out=tmp_path,
-              resume=True, progress=False)
+    free = dataclasses.replace(_cfg(track_every=2, checkpoint_every=5, eval_every=1), profile="paper", data_dir="x")
+    res = fit(free, toy, out=tmp_path, resume=True, progress=False)
     assert res.history["epoch"].tolist() == [0, 1, 2]
     with pytest.raises(RunDirError, match="the data differ from the data the run trained on"):
         fit(_cfg(), toy.subset(n_train=1000), out=tmp_path, resume=True, progress=False)
