@@ -19,6 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 __all__ = ["main", "build_parser", "error_line"]
 
@@ -202,8 +203,15 @@ def _cmd_datasets(a: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line answered in one line (the error and where the help is), status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mi-ssl", description="Self-supervised learning as mutual-information maximisation (SDMI / JMI).",
         epilog="Run `mi-ssl COMMAND --help` for the options of each command.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -332,8 +332,7 @@ class RunDir:
             state = torch.load(path, map_location=device, weights_only=True)
         except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, KeyError, IndexError,
                 TypeError, AttributeError) as e:
-            raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated, or not written by "
-                                  f"mi-ssl: {type(e).__name__}: {_first_line(e)[:120]})") from None
+            raise CheckpointError(f"{path}: not a readable checkpoint ({_load_failure(e)})") from None
         missing = [k for k in _CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
         if missing:
             raise CheckpointError(f"{path}: not an mi-ssl checkpoint (it lacks {', '.join(missing)})")
@@ -378,6 +377,20 @@ class RunDir:
         if self.checkpoint_epoch is None:
             return f"none yet in {self.path}"
         return f"{self.path / CHECKPOINT} (epoch {self.checkpoint_epoch})"
+
+
+def _load_failure(e: BaseException) -> str:
+    """What ``torch.load(weights_only=True)`` failing with ``e`` means, in words."""
+    if isinstance(e, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(e, EOFError):
+        return "the file is empty or cut short"
+    if isinstance(e, pickle.UnpicklingError):
+        return ("not a torch file, or one that holds objects other than tensors and plain data; those are not "
+                "loaded, since unpickling them could run code")
+    if isinstance(e, RuntimeError):
+        return f"corrupt or cut short: {_first_line(e).split('. ')[0][:100]}"
+    return f"{type(e).__name__}: {_first_line(e)[:100]}"
 
 
 def _first_line(e: BaseException) -> str:
