@@ -12,10 +12,13 @@ phase moves and what the loss of a minibatch is. ``fit`` owns the rest:
   or E and M on every minibatch (``schedule="batch"``);
 * MI tracking every ``track_every`` epochs on fixed views of held-out data with cos-DV, InfoNCE and
   JSD between the branches the paper pairs (Section 4.2, :func:`track_mi`);
-* a run directory (:mod:`mi_ssl.rundir`): ``history.csv`` after every epoch, checkpoints every
-  ``checkpoint_every`` epochs and at the end, ``summary.json``; ``resume=True`` continues bit-identically
-  (every epoch's randomness is a function of ``(seed, epoch)``), and a non-finite loss stops the run with
-  a message and keeps the last good checkpoint;
+* a run directory (:mod:`mi_ssl.rundir`) that belongs to this run (locked; ``resume``/``overwrite``/
+  ``extend`` say what to do with one that is not empty): ``history.csv`` after every epoch, checkpoints
+  every ``checkpoint_every`` epochs and at the end, ``summary.json``; ``resume=True`` continues
+  bit-identically (every epoch's randomness is a function of ``(seed, epoch)``);
+* a divergence guard (:mod:`mi_ssl.monitor`): a non-finite loss, or exploding weights or representations,
+  stop the run with one line that names the last good checkpoint;
+* optional online evaluation (kNN / linear probe columns) and a TensorBoard mirror of the history;
 * under ``torchrun`` (``WORLD_SIZE > 1``): DDP with synchronised batch norm, each global minibatch
   (``batch_size`` is global) split across ranks, whole-batch objectives on the gathered batch so the
   gradient equals the single-process one (:mod:`mi_ssl.distributed`); only rank 0 writes files.
