@@ -144,3 +144,23 @@ def test_run_key_changes_with_the_package_source(tmp_path, monkeypatch):
     assert experiments.run_key(cfg) == key                               # computed once, stable in a process
     monkeypatch.setattr(experiments, "_source_digest", lambda: "other-code")
     assert experiments.run_key(cfg) != key
+
+
+def test_divergence_guard_reads_batch_statistics_and_leaves_no_trace():
+    """A young encoder whose running statistics are far from its batch statistics is healthy, and checking it
+    changes no buffer and no mode."""
+    import torch
+    from torch import nn
+
+    from mi_ssl.monitor import divergence
+
+    torch.manual_seed(0)
+    enc = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+    with torch.no_grad():
+        enc[0].weight.mul_(1e3)                  # batch std ~1e3, running var still 1: eval mode would see 1e3
+        enc[1].running_var.fill_(1e-12)          # ... and with this running variance, 1e9
+    enc.eval()
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    assert divergence({"f": enc}, torch.randn(64, 4)) is None
+    assert not enc.training
+    assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())
