@@ -708,3 +708,19 @@ def plot_seed_curves(histories: Mapping[tuple[str, int], pd.DataFrame], panels: 
     axes[0, -1].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def glue_figure(name: str, fig: Figure) -> Figure:
+    """Store ``fig`` for the book under ``name`` (``myst_nb.glue``, not displayed in place) and close it.
+
+    A chapter then shows it, numbered and captioned, with a ``{glue:figure}`` directive (``:name:`` for
+    ``{numref}``); closing keeps the inline backend from drawing it a second time under the code cell.
+    """
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
+    return fig
+
+
+__all__ += ["glue_figure"]

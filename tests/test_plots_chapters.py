@@ -117,3 +117,10 @@ def test_seed_curves_one_line_per_run_and_panel() -> None:
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [1.0, 2.0])  # -loss
     with pytest.raises(ValueError, match="no column"):
         plots.plot_seed_curves(runs, {"nope": "x"})
+
+
+def test_glue_figure_closes_the_figure() -> None:
+    fig = plots.plot_seed_points(pd.DataFrame({"m": ["a", "a"], "v": [1.0, 2.0]}), "m", "v")
+    assert plt.fignum_exists(fig.number)
+    assert plots.glue_figure("fig-test", fig) is fig
+    assert not plt.fignum_exists(fig.number)

@@ -130,3 +130,21 @@ def test_over_seeds_stacks_frames_and_mappings() -> None:
         theory.over_seeds(lambda seed: {}, [1, 1])
     with pytest.raises(TypeError, match="DataFrame or a mapping"):
         theory.over_seeds(lambda seed: 3, [0])
+
+
+def test_seed_interval_text() -> None:
+    # mean 2, sd 1, n = 3: t(0.975, 2) = 4.3027 -> half-width 2.484
+    assert theory.seed_interval([1.0, 2.0, 3.0], digits=2) == "2.00 (95 % CI -0.48 to 4.48, 3 seeds)"
+    assert theory.seed_interval([5.0], digits=1, unit="°") == "5.0° (1 seed)"
+
+
+def test_prop31_instance_and_sweep() -> None:
+    inst = theory.prop31_instance(0, lrs=[0.05, 0.5], steps=20)
+    assert inst.bounded and inst.ceiling > 0
+    assert inst.traces[("alternating", 0.05)].n_decreases == 0 == inst.traces[("joint", 0.05)].n_decreases
+    assert inst.first_bad["joint"] <= inst.first_bad["alternating"]
+    assert len(inst.table) == 4
+    sw = theory.prop31_sweep([0, 1], [0.05], 5, [0.03], 5)
+    assert set(sw.objective) == {"population DV, dot critic", "full-batch cos-DV (Eq. 15)"} and len(sw) == 2 * 2 * 2
+    fd = theory.first_decrease(sw[sw.objective.str.startswith("population")])
+    assert list(fd.columns) == ["alternating", "joint"] and np.isinf(fd.to_numpy()).all()

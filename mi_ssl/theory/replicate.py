@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from ..checks import check_int
+from ..stats import summarize
 
-__all__ = ["over_seeds"]
+__all__ = ["over_seeds", "seed_interval"]
 
 
 def over_seeds(study: Callable[..., pd.DataFrame | Mapping[str, Any]], seeds: Iterable[int], **kwargs: Any
@@ -40,3 +41,17 @@ def over_seeds(study: Callable[..., pd.DataFrame | Mapping[str, Any]], seeds: It
         frame.insert(0, "seed", s)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
+
+
+def seed_interval(values: Iterable[float], digits: int = 2, unit: str = "") -> str:
+    """Text for a value measured on each seed: ``"0.09 (95 % CI 0.06 to 0.11, 5 seeds)"``.
+
+    Mean and Student-t interval from :func:`mi_ssl.stats.summarize`; with one seed only the value and ``"1 seed"``.
+    ``unit`` is appended to each number (e.g. ``"°"``).
+    """
+    digits = check_int(digits, "digits", 0)
+    s = summarize(list(values))
+    f = lambda x: f"{x:.{digits}f}{unit}"  # noqa: E731
+    if s.n == 1:
+        return f"{f(s.mean)} (1 seed)"
+    return f"{f(s.mean)} (95 % CI {f(s.low)} to {f(s.high)}, {s.n} seeds)"
