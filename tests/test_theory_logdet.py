@@ -148,3 +148,12 @@ def test_prop31_instance_and_sweep() -> None:
     assert set(sw.objective) == {"population DV, dot critic", "full-batch cos-DV (Eq. 15)"} and len(sw) == 2 * 2 * 2
     fd = theory.first_decrease(sw[sw.objective.str.startswith("population")])
     assert list(fd.columns) == ["alternating", "joint"] and np.isinf(fd.to_numpy()).all()
+
+
+def test_landscape_claims_on_two_seeds() -> None:
+    land = theory.over_seeds(theory.surrogate_landscape, [0, 1], d=4, rho=0.8, rotations=[0.0, 1.0, 2.0],
+                             withins=[0.0, 0.2, 0.4], scale=4.0, lambd=5e-3)
+    c = theory.landscape_claims(land, d=4, scale=4.0)
+    assert list(c.seed) == [0, 1]
+    assert c.mi_constant.all() and c.dv_below_mi.all() and c.taylor_trace_only.all()
+    assert (c.affine_resid < 1e-9).all() and (c.affine_slope > 0).all()

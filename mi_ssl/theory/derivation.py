@@ -7,6 +7,8 @@ Each function draws its own views from ``seed`` (so a chapter can repeat it with
   Eq. 11) on the marginal pairs of one batch of aligned Gaussian views, with the S2 identity gap.
 * :func:`dot_critic_check` — S3: batch estimates of ``K(1)`` for the dot critic ``z_A . z_B / s`` (Eq. 12)
   against the closed form, and the exact off-diagonal mean term.
+* :func:`landscape_claims` — S5: what the two families of :func:`~.families.surrogate_landscape` say about the
+  Barlow Twins form of the surrogate, one row per seed.
 * :func:`variance_cases` — S4: ``Var[sum_i z_i^A z_i^B]`` under the joint and under the product of marginals
   (Eqs. 25-28) for (a) decorrelated views with a rotated cross-correlation and (b) aligned views with
   within-view correlation.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -27,7 +30,7 @@ from .cumulants import cumulant_study
 from .dot_critic import dot_mgf_study, variance_decomposition
 from .families import sample_views, view_covariance
 
-__all__ = ["cumulant_check", "dot_critic_check", "variance_cases", "VARIANCE_CASES"]
+__all__ = ["cumulant_check", "dot_critic_check", "variance_cases", "VARIANCE_CASES", "landscape_claims"]
 
 #: The two cases of :func:`variance_cases`, in order.
 VARIANCE_CASES = ("(a) decorrelated, rotated C", "(b) aligned, within-view correlated")
@@ -86,4 +89,35 @@ def variance_cases(d: int = 8, rho: float = 0.8, rotation: float = 1.0, within: 
     for k, (case, cov) in enumerate(zip(VARIANCE_CASES, covs)):
         za, zb = sample_views(check_int(n, "n", 4), cov, "gaussian", _gen(seed, 4 + k))
         rows.append({"case": case, **variance_decomposition(za, zb, _gen(seed, 14 + k))})
+    return pd.DataFrame(rows)
+
+
+def landscape_claims(land: pd.DataFrame, d: int, scale: float) -> pd.DataFrame:
+    """S5 read off :func:`~.families.surrogate_landscape` (stacked over seeds with a ``seed`` column, or one seed).
+
+    One row per seed: ``mi_constant`` (the true MI does not move along either family), ``dv_below_mi``,
+    ``taylor_trace_only`` (rotation family: the Taylor-DV value is exactly ``tr C / s - d / (2 s^2)``, no
+    off-diagonal term), ``ends_prefer_unrotated`` (the fully rotated end has a lower exact DV value and a higher
+    Barlow Twins loss than the unrotated one), ``monotone`` (the same at every step of the family),
+    ``affine_slope``/``affine_resid`` (within family: least-squares fit of ``-taylor_dv`` on the Barlow Twins loss,
+    and its largest absolute residual) and ``taylor_gap_max`` (largest Taylor-DV minus exact DV, within family).
+    """
+    d = check_int(d, "d", 1)
+    frame = land if "seed" in land.columns else land.assign(seed=0)
+    rows = []
+    for seed, g in frame.groupby("seed", sort=False):
+        rot, wit = g[g.family == "rotation"], g[g.family == "within"]
+        slope, icpt = np.polyfit(wit.bt_loss, -wit.taylor_dv, 1)
+        rows.append({
+            "seed": seed,
+            "mi_constant": bool(g.true_mi.std() < 1e-9),
+            "dv_below_mi": bool((g.dv_dot <= g.true_mi + 1e-12).all()),
+            "taylor_trace_only": bool(np.allclose(rot.taylor_dv, rot.sum_cii / scale - d / (2 * scale**2), atol=1e-12)),
+            "ends_prefer_unrotated": bool(rot.dv_dot.iloc[-1] < rot.dv_dot.iloc[0]
+                                          and rot.bt_loss.iloc[-1] > rot.bt_loss.iloc[0]),
+            "monotone": bool((np.diff(rot.dv_dot) < 0).all() and (np.diff(rot.bt_loss) > 0).all()),
+            "affine_slope": float(slope),
+            "affine_resid": float(np.abs(slope * wit.bt_loss + icpt + wit.taylor_dv).max()),
+            "taylor_gap_max": float((wit.taylor_dv - wit.dv_dot).max()),
+        })
     return pd.DataFrame(rows)
