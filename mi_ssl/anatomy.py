@@ -267,17 +267,22 @@ def block_ascent(learner: AlternatingEM, v1: torch.Tensor, v2: torch.Tensor, lr:
 
 
 def seed_anatomy(seeds: Iterable[int], batch_size: int = 256, device: str | torch.device = "cpu",
-                 lrs: Sequence[float] = (0.05, 0.5), steps: int = 20) -> dict[str, pd.DataFrame]:
-    """Chapter 03 for each seed: ``{"changes", "outputs", "saved", "ascent"}``, each with a ``seed`` column.
+                 lrs: Sequence[float] = (0.003, 0.5), steps: int = 20) -> dict[str, pd.DataFrame]:
+    """Chapter 03 for each seed: ``{"init", "changes", "outputs", "saved", "ascent"}``, each with a ``seed`` column.
 
-    ``changes``: :func:`step_changes`; ``outputs``, ``saved``: :func:`graph_tables` on fresh learners of the same
-    seed and minibatch; ``ascent``: one row per ``(mode, lr)`` with ``updates``, ``decreases`` (updates that
+    ``init``: ``same_init`` (the JMI encoder and SDMI's ``f`` start bit-identical) and ``g_differs`` (SDMI's ``g``
+    does not equal ``f``); ``changes``: :func:`step_changes`; ``outputs``, ``saved``: :func:`graph_tables` on the
+    learners before those steps; ``ascent``: one row per ``(mode, lr)`` with ``updates``, ``decreases`` (updates that
     lowered ``L`` by more than ``1e-6`` nats, float32 rounding), ``start``, ``final`` and ``max_drop`` of
     :func:`block_ascent` on the SDMI learner.
     """
-    out: dict[str, list[pd.DataFrame]] = {"changes": [], "outputs": [], "saved": [], "ascent": []}
+    out: dict[str, list[pd.DataFrame]] = {"init": [], "changes": [], "outputs": [], "saved": [], "ascent": []}
     for seed in seeds:
         setup = paradigm_setup(seed, batch_size, device)
+        jf, sf, sg = (state_snapshot(m) for m in (setup.learners["jmi"].f, setup.learners["sdmi"].f,
+                                                  setup.learners["sdmi"].g))
+        out["init"].append(pd.DataFrame([{"seed": seed, "same_init": all(torch.equal(jf[k], sf[k]) for k in jf),
+                                          "g_differs": any(not torch.equal(sf[k], sg[k]) for k in sf)}]))
         outputs, saved = graph_tables(setup)
         rows = []
         for lr in lrs:

@@ -97,6 +97,7 @@ def test_block_ascent_refuses_bad_input() -> None:
 
 def test_seed_anatomy_on_the_registry_learners() -> None:
     t = anatomy.seed_anatomy([0], batch_size=64, lrs=(0.003,), steps=2)
+    assert t["init"].same_init.all() and t["init"].g_differs.all()
     ch = t["changes"]
     e_step_g = ch[(ch.step == "SDMI E") & (ch.encoder == "g") & (ch.kind == "parameter")]
     m_step_f = ch[(ch.step == "SDMI M") & (ch.encoder == "f") & (ch.kind == "parameter")]
