@@ -22,7 +22,7 @@ from .methods import get_method
 from .training import FitResult
 from .util import evaluating
 
-__all__ = ["held_out_gaussian_mi", "run_summary"]
+__all__ = ["held_out_gaussian_mi", "run_summary", "cases_table"]
 
 
 @torch.no_grad()
@@ -77,4 +77,31 @@ def run_summary(results: Mapping[tuple[str, int], FitResult],
                      "objective_min_epoch": int(obj.idxmin()),
                      **held_out_gaussian_mi(res, d, eps, seed + view_seed_offset),
                      "nn_gap": float(gaps["mean"]), "nn_gap_min": float(gaps["min"])})
+    return pd.DataFrame(rows)
+
+
+def cases_table(affine: pd.DataFrame, nonlinear: pd.DataFrame, binary: pd.DataFrame, toy: pd.DataFrame,
+                runs: pd.DataFrame, sigmas: tuple[float, ...] = (0.3, 1.0)) -> pd.DataFrame:
+    """The Gaussian MI next to the true MI for every case of chapter 06, means over the seeds.
+
+    Inputs are the per-seed tables of :func:`mi_ssl.theory.affine_invariance`,
+    :func:`~mi_ssl.theory.nonlinear_invariance`, :func:`~mi_ssl.theory.binary_latent_study` (rows for ``sigmas``
+    are used), :func:`~mi_ssl.theory.toy_views_mi`
+    and :func:`run_summary`. Columns ``case, gaussian, truth, truth_kind`` (``"exact"``, or ``"upper bound"`` for
+    trained features, whose true MI is only bounded by the toy views' ``I(x_1; x_2)``), as
+    :func:`mi_ssl.plots.plot_gaussian_vs_true_mi` reads them.
+    """
+    truth, toy_mi = float(affine.truth.mean()), float(toy.mi.mean())
+    cube = nonlinear[nonlinear["map"] == "y -> y^3"]
+    rows = [{"case": "Gaussian views", "gaussian": float(affine.base.mean()), "truth": truth, "truth_kind": "exact"},
+            {"case": "Gaussian, y ↦ y³", "gaussian": float(cube.I_G.mean()), "truth": truth, "truth_kind": "exact"}]
+    for s in sigmas:
+        b = binary[binary.sigma == s]
+        rows.append({"case": f"binary latent, σ={s:g}", "gaussian": float(b.I_G.mean()),
+                     "truth": float(b.true_mi.mean()), "truth_kind": "exact"})
+    rows.append({"case": "toy views (x1, x2)", "gaussian": float(toy.I_G.mean()), "truth": toy_mi,
+                 "truth_kind": "exact"})
+    for m, g in runs.groupby("method", sort=False):
+        rows.append({"case": f"toy, {m} features", "gaussian": float(g.I_G_eps.mean()), "truth": toy_mi,
+                     "truth_kind": "upper bound"})
     return pd.DataFrame(rows)

@@ -683,12 +683,13 @@ def plot_seed_points(frame: pd.DataFrame, x: str, y: str, *, hue: str | None = N
 
 
 def plot_seed_curves(histories: Mapping[tuple[str, int], pd.DataFrame], panels: Mapping[str, str],
-                     refs: Mapping[str, float] | None = None, negate: Sequence[str] = ("loss",)) -> Figure:
+                     refs: Mapping[str, Mapping[str, float]] | None = None,
+                     negate: Sequence[str] = ("loss",)) -> Figure:
     """Training curves of many runs, one thin line per seed, one colour per method, one panel per column.
 
     ``histories[(method, seed)]``: a ``fit`` history (``epoch`` and the columns of ``panels``); ``panels``:
     ``{column: panel title}``; a column in ``negate`` is drawn as ``-column`` (``-loss``: the objective as an MI
-    value); ``refs``: ``{label: value}`` horizontal lines drawn on every panel.
+    value); ``refs``: ``{column: {label: value}}`` horizontal lines drawn on that column's panel.
     """
     methods = list(dict.fromkeys(m for m, _ in histories))
     colours = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
@@ -700,12 +701,12 @@ def plot_seed_curves(histories: Mapping[tuple[str, int], pd.DataFrame], panels: 
             y = -h[column] if column in negate else h[column]
             ax.plot(h["epoch"], y.replace([np.inf, -np.inf], np.nan), color=colours[method], lw=1, alpha=0.75,
                     label=method if seed == min(s for m, s in histories if m == method) else None)
-        for (label, value), ls in zip((refs or {}).items(), ["--", ":", "-.", (0, (5, 1))] * 4):
+        for (label, value), ls in zip((refs or {}).get(column, {}).items(), ["--", ":", "-.", (0, (5, 1))] * 4):
             ax.axhline(value, color="k" if ls == "--" else "grey", ls=ls, lw=1.2, label=label)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel("nats")
-    axes[0, -1].legend(fontsize=7)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -724,3 +725,18 @@ def glue_figure(name: str, fig: Figure) -> Figure:
 
 
 __all__ += ["glue_figure"]
+
+
+def glue_values(**values: object) -> None:
+    """Store numbers and text for ``{glue:text}`` (``myst_nb.glue``, not displayed): ``glue_values(gap=1.5)``.
+
+    NumPy scalars become Python numbers first: ``{glue:text}`` reads the stored ``repr``, and ``np.float64(1.5)``
+    would not take a format spec such as ``:.2f``.
+    """
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+
+
+__all__ += ["glue_values"]

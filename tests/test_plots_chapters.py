@@ -111,9 +111,9 @@ def test_seed_points_draws_every_seed_and_the_interval() -> None:
 def test_seed_curves_one_line_per_run_and_panel() -> None:
     h = pd.DataFrame({"epoch": [1, 2], "loss": [-1.0, -2.0], "mi_cos_dv": [0.1, 0.2]})
     runs = {("emi", 0): h, ("emi", 1): h, ("jmi", 0): h}
-    fig = plots.plot_seed_curves(runs, {"loss": "objective", "mi_cos_dv": "cos-DV"}, refs={"ceiling": 1.6})
+    fig = plots.plot_seed_curves(runs, {"loss": "objective", "mi_cos_dv": "cos-DV"}, refs={"loss": {"ceiling": 1.6}})
     assert len(fig.axes) == 2
-    assert len(fig.axes[0].lines) == 3 + 1
+    assert len(fig.axes[0].lines) == 3 + 1 and len(fig.axes[1].lines) == 3
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [1.0, 2.0])  # -loss
     with pytest.raises(ValueError, match="no column"):
         plots.plot_seed_curves(runs, {"nope": "x"})
@@ -124,3 +124,13 @@ def test_glue_figure_closes_the_figure() -> None:
     assert plt.fignum_exists(fig.number)
     assert plots.glue_figure("fig-test", fig) is fig
     assert not plt.fignum_exists(fig.number)
+
+
+def test_glue_values_stores_python_numbers(monkeypatch) -> None:
+    import myst_nb
+
+    stored = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: stored.update({name: (value, display)}))
+    plots.glue_values(a=np.float64(1.5), b=np.int64(3), c="text")
+    assert stored == {"a": (1.5, False), "b": (3, False), "c": ("text", False)}
+    assert type(stored["a"][0]) is float and type(stored["b"][0]) is int

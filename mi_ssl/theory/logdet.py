@@ -8,7 +8,8 @@ the checks of what ``I_G`` measures:
   batch size, next to the Wilks bias ``d^2 / (2N)`` of the null case.
 * :func:`ridge_study` — the ridge ``eps`` only lowers the estimate; :func:`ridge_cap` — the value of
   ``I_G`` for identical isotropic views, the largest a ridged estimate of unit-norm features reaches.
-* :func:`invariance_study` — exact under invertible affine maps, not under invertible nonlinear ones.
+* :func:`affine_invariance`, :func:`nonlinear_invariance` — exact under invertible affine maps, not under
+  invertible nonlinear ones; :func:`collapsed_feature_check` — why the ridge is there.
 * :func:`mc_mi` — the true MI of a distribution with exact densities, by Monte Carlo; with it
   :func:`binary_latent_study` (``I_G`` above *and* below the truth) and :func:`toy_views_mi` (the paper's
   five-cluster toy views: ``I(x_1; x_2)``, a data-processing ceiling on the MI of any encoders).
@@ -37,7 +38,9 @@ __all__ = [
     "gaussian_mi_bias",
     "ridge_study",
     "ridge_cap",
-    "invariance_study",
+    "affine_invariance",
+    "nonlinear_invariance",
+    "collapsed_feature_check",
     "NONLINEAR_MAPS",
     "mc_mi",
     "binary_latent",
@@ -115,14 +118,13 @@ NONLINEAR_MAPS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def invariance_study(rho: float = 0.9, d: int = 4, n: int = 200_000, seed: int = 0,
-                     ridge: float = 1e-3) -> tuple[dict[str, float], pd.DataFrame]:
-    """``I_G`` under invertible maps of both views of ``n`` correlated-Gaussian pairs.
+def affine_invariance(rho: float = 0.9, d: int = 4, n: int = 200_000, seed: int = 0,
+                      ridge: float = 1e-3) -> dict[str, float]:
+    """``I_G`` under invertible affine maps ``x M^T + b``, ``y N^T + c`` (random ``M, N, b, c``) of ``n`` pairs.
 
-    Returns ``(affine, table)``: ``affine`` holds ``base`` (``I_G`` of the raw pairs), ``truth``,
-    ``affine_gap`` (``|I_G(xM^T + b, yN^T + c) - I_G(x, y)|`` at ``eps = 0``, random ``M, N``: zero up to rounding)
-    and ``affine_gap_ridge`` (the same with the ridge: not invariant, ``eps I`` does not transform);
-    ``table`` has one row per map (``identity`` first, then :data:`NONLINEAR_MAPS`): ``map, I_G, truth, error``.
+    Returns ``base`` (``I_G`` of the raw pairs, ``eps = 0``), ``truth``, ``affine_gap`` (``|change|`` at ``eps = 0``:
+    zero up to rounding, second moments transform exactly) and ``affine_gap_ridge`` (the same with the ridge:
+    ``eps I`` does not transform with the data, so the invariance is broken slightly).
     """
     d = check_int(d, "d", 1)
     x, y = sample_correlated_gaussians(check_int(n, "n", d + 2), d, check_rho(rho),
@@ -130,17 +132,56 @@ def invariance_study(rho: float = 0.9, d: int = 4, n: int = 200_000, seed: int =
     g = torch.Generator().manual_seed(seed + 1)
     mx, my = torch.randn(d, d, generator=g, dtype=F64), torch.randn(d, d, generator=g, dtype=F64)
     bx, by = 3.0 * torch.randn(d, generator=g, dtype=F64), -2.0 * torch.randn(d, generator=g, dtype=F64)
-    truth = gaussian_mi(rho, d)
+    xa, ya = x @ mx.T + bx, y @ my.T + by
     base = gaussian_mi_estimate(x, y)
-    affine = {
-        "base": base, "truth": truth,
-        "affine_gap": abs(gaussian_mi_estimate(x @ mx.T + bx, y @ my.T + by) - base),
-        "affine_gap_ridge": abs(gaussian_mi_estimate(x @ mx.T + bx, y @ my.T + by, ridge)
-                                - gaussian_mi_estimate(x, y, ridge)),
-    }
+    return {"base": base, "truth": gaussian_mi(rho, d), "affine_gap": abs(gaussian_mi_estimate(xa, ya) - base),
+            "affine_gap_ridge": abs(gaussian_mi_estimate(xa, ya, ridge) - gaussian_mi_estimate(x, y, ridge))}
+
+
+#: Coordinate-wise invertible maps of :func:`nonlinear_invariance` (each leaves the true MI unchanged).
+NONLINEAR_MAPS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "y -> y^3": lambda t: t**3,
+    "y -> y + y^3": lambda t: t + t**3,
+    "y -> tanh(y)": torch.tanh,
+    "y -> tanh(2y)": lambda t: torch.tanh(2 * t),
+    "y -> sinh(y)": torch.sinh,
+    "y -> exp(y)": torch.exp,
+}
+
+
+def nonlinear_invariance(rho: float = 0.9, d: int = 4, n: int = 200_000, seed: int = 0) -> pd.DataFrame:
+    """``I_G`` (``eps = 0``) after each map of :data:`NONLINEAR_MAPS`, applied to both views coordinate-wise.
+
+    One row per map, ``identity`` first: ``map, I_G, truth`` (the true MI, unchanged by any invertible map) and
+    ``error = I_G - truth``; ``n`` correlated-Gaussian pairs drawn from ``seed``.
+    """
+    d = check_int(d, "d", 1)
+    x, y = sample_correlated_gaussians(check_int(n, "n", d + 2), d, check_rho(rho),
+                                       torch.Generator().manual_seed(seed))
+    truth = gaussian_mi(rho, d)
     maps = {"identity": lambda t: t, **NONLINEAR_MAPS}
     table = pd.DataFrame([{"map": k, "I_G": gaussian_mi_estimate(f(x), f(y)), "truth": truth} for k, f in maps.items()])
-    return affine, table.assign(error=table["I_G"] - truth)
+    return table.assign(error=table["I_G"] - truth)
+
+
+def collapsed_feature_check(n: int = 512, d: int = 3, rho: float = 0.9, eps: float = 1e-3, seed: int = 0
+                            ) -> dict[str, object]:
+    """Why EMI needs its ridge: one coordinate of ``z_A`` collapsed to a constant makes ``C_A`` singular.
+
+    Returns ``error`` (the message of the ``ValueError`` raised at ``eps = 0``, ``""`` if none was raised) and
+    ``ridged`` (``I_G`` with the ridge ``eps``, finite), for ``n`` correlated-Gaussian pairs with the last
+    coordinate of the first view set to 0 (exactly zero variance, so the failure does not depend on rounding).
+    """
+    za, zb = sample_correlated_gaussians(check_int(n, "n", d + 2), check_int(d, "d", 1), check_rho(rho),
+                                         torch.Generator().manual_seed(seed))
+    za = za.clone()
+    za[:, -1] = 0.0
+    try:
+        gaussian_mi_estimate(za, zb, 0.0)
+        error = ""
+    except ValueError as err:
+        error = str(err)
+    return {"error": error, "ridged": gaussian_mi_estimate(za, zb, check_real(eps, "eps", positive=True))}
 
 
 @dataclass(frozen=True)

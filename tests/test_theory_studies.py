@@ -1,4 +1,5 @@
-"""Tests of :mod:`mi_ssl.theory.logdet`, :mod:`mi_ssl.theory.derivation` and :mod:`mi_ssl.theory.replicate`.
+"""Tests of the chapter studies in :mod:`mi_ssl.theory`: :mod:`.logdet`, :mod:`.derivation`, :mod:`.replicate` and the
+summaries added to :mod:`.sweeps` and :mod:`.ascent`.
 
 Ground truths: the closed-form MI of a bivariate Gaussian, the closed form of ``I_G`` for identical views with a
 hand-built batch covariance, the data-processing bound ``I <= log 2`` of a binary latent, exact invariances of
@@ -93,7 +94,8 @@ def test_bias_sweep_matches_wilks_under_independence() -> None:
 def test_ridge_only_lowers_and_affine_maps_do_not_move_the_estimate() -> None:
     r = theory.ridge_study([0.0, 1e-3, 1e-1, 1.0], rho=0.8, d=2, n=2000, seed=0)
     assert (np.diff(r.estimate) < 0).all()
-    affine, table = theory.invariance_study(rho=0.8, d=2, n=20_000, seed=0)
+    affine = theory.affine_invariance(rho=0.8, d=2, n=20_000, seed=0)
+    table = theory.nonlinear_invariance(rho=0.8, d=2, n=20_000, seed=0)
     assert affine["affine_gap"] < 1e-8
     assert affine["affine_gap_ridge"] > affine["affine_gap"]
     assert table.iloc[0]["map"] == "identity" and abs(table.iloc[0]["error"]) < 0.05
@@ -157,3 +159,34 @@ def test_landscape_claims_on_two_seeds() -> None:
     assert list(c.seed) == [0, 1]
     assert c.mi_constant.all() and c.dv_below_mi.all() and c.taylor_trace_only.all()
     assert (c.affine_resid < 1e-9).all() and (c.affine_slope > 0).all()
+
+
+def test_collapsed_feature_needs_the_ridge() -> None:
+    c = theory.collapsed_feature_check(n=200, d=3, seed=0)
+    assert c["error"] and np.isfinite(c["ridged"]) and c["ridged"] > 0
+
+
+def test_sweep_claims_hand_computed() -> None:
+    rows = []
+    for n in (4, 8):
+        for mi in (0.5, 5.0):
+            for r in (0, 1):
+                dv = {(8, 0.5): 0.6, (4, 5.0): (6.0, 4.0)[r]}.get((n, mi), mi)
+                est = {"dv": dv, "nwj": dv - 0.05, "infonce": min(mi, math.log(n)) - 0.01, "jsd": -1.0}
+                rows += [("optimal", mi, n, r, b, v) for b, v in est.items()]
+                rows += [("cosine", mi, n, r, b, v) for b, v in
+                         {"dv": 0.3, "nwj": 0.2, "infonce": 0.25, "jsd": -1.2}.items()]
+    sweep = pd.DataFrame(rows, columns=["critic", "true_mi", "n", "repeat", "bound", "estimate"])
+    c = theory.sweep_claims(sweep, tau=0.5).iloc[0]
+    assert c.batches == 2 * 2 * 2 * 2
+    assert c.infonce_le_log_n and c.dv_ge_nwj and c.jsd_le_0 and c.cos_dv_le_2_over_tau
+    assert c.dv_err == pytest.approx(0.1) and c.nwj_err == pytest.approx(0.05)
+    assert math.isnan(c.nce_err)                       # no cell with MI <= log N - 3
+    assert c.nce_sat_gap == pytest.approx(0.01)       # log N - mean InfoNCE where MI >= log N + 2
+    assert c.dv_overshoot == 0.5 and c.dv_hi_median == pytest.approx(5.0)
+    assert c.cos_gap == pytest.approx(5.0 - 0.3) and c.cos_dv_max == pytest.approx(0.3)
+
+
+def test_optimal_critic_identities_on_a_large_batch() -> None:
+    r = theory.optimal_critic_identities(mi=0.5, d=2, n=3000, seed=0)
+    assert abs(r["joint_mean"] - 0.5) < 0.1 and abs(r["marginal_mean"] - 1.0) < 0.1
