@@ -150,7 +150,8 @@ def _cmd_methods(a: argparse.Namespace) -> int:
     if a.format == "json":
         print(json.dumps(rows, indent=2))
         return 0
-    cols = ["method", "paradigm", "update", "objective_type", "objective", "components"]
+    cols = ["method", "paradigm", "update", "objective_type", "objective", "loss_on", "head_end", "loss_scale",
+            "components"]
     if a.format == "csv":
         print(",".join(cols))
         for r in rows:

@@ -203,9 +203,11 @@ def run_methods(methods: Iterable[str], dataset: str, data: SSLData | None = Non
 
 
 def _embed(encoder: torch.nn.Module, data: SSLData, x: torch.Tensor) -> torch.Tensor:
-    """Embeddings ``[N, D]`` (float32, CPU) of the un-augmented inputs ``x``, the encoder in eval mode."""
+    """Unit-norm embeddings ``[N, D]`` (float32, CPU) of the un-augmented inputs ``x``, the encoder in eval mode:
+    the toy's centres and NN angles live on the sphere whatever the method's loss sees (its registry row)."""
     with evaluating(encoder):
-        return encoder(data.to_float(x.to(next(encoder.parameters()).device))).float().cpu()
+        z = encoder(data.to_float(x.to(next(encoder.parameters()).device))).float()
+    return torch.nn.functional.normalize(z, dim=1).cpu()
 
 
 def centre_tracker(data: SSLData | None, n: int | None = None):
