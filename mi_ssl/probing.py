@@ -47,7 +47,8 @@ from .training import FitResult, fit
 from .util import atomic_write, resolve_device
 
 __all__ = ["encoder_features", "probe_encoder", "probe_run", "probe_fit", "probe_table", "random_init_encoder",
-           "supervised_baseline", "FLOOR", "CEILING", "probe_seed", "probe_grid", "gain_table"]
+           "supervised_baseline", "FLOOR", "CEILING", "probe_seed", "probe_grid", "gain_table", "protocol_table",
+           "table1_view", "paper_bars", "table1_pattern"]
 
 #: probe reports cached in a run directory, keyed by data, probe epochs and tag
 PROBES = "probes.json"
@@ -342,3 +343,95 @@ def gain_table(frame: pd.DataFrame, value: str = "top1", floor: str = FLOOR, lev
                        vs_floor=stats.verdict(p, m, floor))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def protocol_table(methods: Iterable[str], dataset: str, profile: str = "cpu", **overrides: Any) -> pd.DataFrame:
+    """The pre-training settings of each method (one row per method, indexed by name): paradigm, the settings
+    every method has (backbone, epochs, batch, optimiser, lr, weight decay, projector), and the
+    hyper-parameters only it has (its objective's, an EMA momentum, a predictor's width)."""
+    shared = ["backbone", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "proj_layers", "proj_hidden",
+              "proj_dim"]
+    rows = []
+    for name in methods:
+        m, c = get_method(name), method_config(name, dataset, profile, **overrides)
+        own = [*m.objective_keys, *(["momentum"] if m.update == "ema" else []),
+               *(["pred_hidden"] if m.predictor != "none" else [])]
+        rows.append({"method": name, "paradigm": m.paradigm, **{k: getattr(c, k) for k in shared},
+                     "method-specific": ", ".join(f"{k}={getattr(c, k):g}" for k in own)})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def table1_view(gains: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """:func:`gain_table` as the book prints it beside the paper: one row per (method, encoder) with
+    ``paradigm``, ``top-1 mean ± sd``, ``95% CI``, ``gain over floor [95% CI]``, ``seeds ahead`` and the
+    paper's Table 1 columns (:func:`mi_ssl.paper.table1`; ``-`` where the paper has no row)."""
+    from .paper import TABLE1_COLUMNS, table1
+
+    f = f"{{:.{digits}f}}"
+    g = f"{{:+.{digits}f}}"
+    view = pd.DataFrame({
+        "method": gains.method, "encoder": gains.encoder, "paradigm": gains.paradigm,
+        "top-1 mean ± sd": [f"{f.format(m)} ± {f.format(s)}" for m, s in zip(gains["mean"], gains.sd)],
+        "95% CI": [f"{f.format(lo)}–{f.format(hi)}" for lo, hi in zip(gains.ci_low, gains.ci_high)],
+        "gain over floor [95% CI]": ["" if np.isnan(m) else f"{g.format(m)} [{g.format(lo)}, {g.format(hi)}]"
+                                     for m, lo, hi in zip(gains.gain, gains.gain_low, gains.gain_high)],
+        "seeds ahead": ["" if np.isnan(a) else f"{int(a)}/{n}" for a, n in zip(gains.ahead, gains.n)],
+    })
+    paper = table1().pivot_table(index=["method", "encoder"], columns="dataset", values="top1")
+    paper = paper[list(TABLE1_COLUMNS)].add_prefix("paper: ")
+    return view.set_index(["method", "encoder"]).join(paper, how="left")
+
+
+def paper_bars(dataset: str = "cifar10") -> pd.DataFrame:
+    """The paper's Table 1 for one data set as bars to draw: ``label, paradigm, top1, std, dataset``, SDMI
+    paradigm first (as :func:`mi_ssl.plots.plot_probe_seeds` takes them)."""
+    from .paper import table1
+
+    t = table1()
+    if dataset not in set(t.dataset):
+        raise ValueError(f"dataset={dataset!r} is not a column of Table 1; allowed: {sorted(set(t.dataset))}")
+    t = t[t.dataset == dataset].copy()
+    t["paradigm"] = [get_method(m).paradigm for m in t.method]
+    t["label"] = [get_method(m).title + (f" ({e})" if m == "sdmi" else "") for m, e in zip(t.method, t.encoder)]
+    t = t.sort_values("paradigm", key=lambda s: s.map({"SDMI": 0, "JMI": 1}), kind="stable")
+    return t[["label", "paradigm", "top1", "std", "dataset"]].reset_index(drop=True)
+
+
+def table1_pattern(grid: pd.DataFrame, value: str = "top1", encoder: str = "f",
+                   prototypes: Sequence[str] = ("sdmi", "jmi"), level: float = 0.95) -> dict[str, Any]:
+    """The pattern the paper reads from Table 1, tested on the seed distribution of a :func:`probe_grid` frame.
+
+    Each method is represented by its ``encoder`` (``f``, the online one). All comparisons are paired over
+    the seeds (:func:`mi_ssl.stats.paired`, t-interval at ``level``):
+
+    * ``best``, ``runner_up`` (by mean) and ``best_vs``: ``{other: Paired(best - other)}``; ``single_best`` is
+      True when ``best`` is ahead of *every* other method with the interval above 0;
+    * ``paradigm_best``: ``{paradigm: its best method}`` and ``paradigms``: Paired(best SDMI - best JMI);
+    * ``vs_established``: ``{prototype: Paired(prototype - median over the established methods)}``, the
+      established methods being the other rows of the paper's Table 1 present in ``grid`` (the per-seed
+      median: "competitive" = not below the middle of the field).
+    """
+    from .paper import TABLE1
+
+    ssl = grid[(grid.paradigm != "baseline") & (grid.encoder == encoder)]
+    wide = ssl.pivot(index="seed", columns="method", values=value)
+    missing = wide.columns[wide.isna().any()].tolist()
+    if missing:
+        raise ValueError(f"methods {missing} lack some seeds; every method needs every seed for paired tests")
+    means = wide.mean().sort_values(ascending=False)
+    best = str(means.index[0])
+    best_vs = {m: stats.paired(wide[best], wide[m], level=level) for m in means.index[1:]}
+    paradigm = {m: get_method(m).paradigm for m in wide.columns}
+    paradigm_best = {p: str(next(m for m in means.index if paradigm[m] == p)) for p in ("SDMI", "JMI")
+                     if p in paradigm.values()}
+    out: dict[str, Any] = {"best": best, "runner_up": str(means.index[1]) if len(means) > 1 else "",
+                           "means": means, "best_vs": best_vs, "paradigm_best": paradigm_best,
+                           "single_best": bool(best_vs) and all(p.low > 0 for p in best_vs.values())}
+    if len(paradigm_best) == 2:
+        out["paradigms"] = stats.paired(wide[paradigm_best["SDMI"]], wide[paradigm_best["JMI"]], level=level)
+    established = [m for m in wide.columns if m not in prototypes and (m, "f") in TABLE1]
+    if established:
+        field_median = wide[established].median(axis=1)
+        out["vs_established"] = {p: stats.paired(wide[p], field_median, level=level)
+                                 for p in prototypes if p in wide.columns}
+    return out
