@@ -48,7 +48,7 @@ from .util import atomic_write, resolve_device
 
 __all__ = ["encoder_features", "probe_encoder", "probe_run", "probe_fit", "probe_table", "random_init_encoder",
            "supervised_baseline", "FLOOR", "CEILING", "probe_seed", "probe_grid", "gain_table", "protocol_table",
-           "table1_view", "paper_bars", "table1_pattern"]
+           "table1_view", "paper_bars", "table1_pattern", "seed_view"]
 
 #: probe reports cached in a run directory, keyed by data, probe epochs and tag
 PROBES = "probes.json"
@@ -435,3 +435,19 @@ def table1_pattern(grid: pd.DataFrame, value: str = "top1", encoder: str = "f",
         out["vs_established"] = {p: stats.paired(wide[p], field_median, level=level)
                                  for p in prototypes if p in wide.columns}
     return out
+
+
+def seed_view(grid: pd.DataFrame, values: dict[str, str], digits: int = 1, level: float = 0.95) -> pd.DataFrame:
+    """Several columns of a :func:`probe_grid` frame over seeds, as the book prints them: one row per
+    (method, encoder), one column per ``values`` entry (``{column: heading}``) reading ``mean [low, high]``
+    (the t-interval at ``level`` of the mean over seeds, :func:`mi_ssl.stats.seed_table`)."""
+    absent = [c for c in values if c not in grid.columns]
+    if absent:
+        raise ValueError(f"values {absent} are not columns of the grid; columns: {list(grid.columns)}")
+    long = grid.melt(id_vars=["method", "encoder", "seed"], value_vars=list(values), var_name="metric")
+    t = stats.seed_table(long, ["method", "encoder", "metric"], "value", level)
+    t["shown"] = [f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+                  for m, lo, hi in zip(t["mean"], t.ci_low, t.ci_high)]
+    view = t.pivot(index=["method", "encoder"], columns="metric", values="shown")[list(values)].rename(columns=values)
+    order = list(dict.fromkeys(zip(grid.method, grid.encoder)))
+    return view.loc[order].rename_axis(columns=None)

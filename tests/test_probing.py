@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -198,8 +199,6 @@ def test_chapter_07_paper_path_runs_on_cifar_format_files(tmp_path):
 
 # ------------------------------------------------------------------ seeds as an axis: probe_grid, gain_table
 def _grid_frame():
-    import pandas as pd
-
     rows = []
     for seed, fl, a, b in [(0, 80.0, 83.0, 79.0), (1, 82.0, 84.0, 81.0), (2, 78.0, 82.0, 79.0)]:
         rows += [{"method": "random init", "encoder": "f", "title": "random init", "paradigm": "baseline",
@@ -250,9 +249,59 @@ def test_probe_grid_runs_every_method_on_every_seed_and_reads_its_cache(tmp_path
     assert grid.seed.iloc[0] != grid.seed.iloc[1] and grid.top1.iloc[0] != grid.top1.iloc[1]
     files = sorted(p.name for p in tmp_path.iterdir())
     again = probing.probe_grid(["sdmi", "jmi"], [3, 4], "digits", workers=1, progress=False, **kw)
-    import pandas as pd
-
     pd.testing.assert_frame_equal(grid, again)                          # read back, not retrained
     assert sorted(p.name for p in tmp_path.iterdir()) == files
     with pytest.raises(ValueError, match="seeds"):
         probing.probe_grid(["jmi"], [1, 1], "digits")
+
+
+def _pattern_frame(lead: float):
+    rows = []
+    base = {"sdmi": (83.0, 84.0, 82.0), "byol": (80.0, 81.0, 79.0), "mocov3": (82.0, 80.0, 81.0),
+            "jmi": (81.0, 83.0, 82.0), "simclr": (79.0, 80.0, 81.0)}
+    for m, vals in base.items():
+        for seed, v in enumerate(vals):
+            rows.append({"method": m, "encoder": "f", "title": m, "seed": seed,
+                         "top1": v + (lead if m == "sdmi" else 0),
+                         "paradigm": "SDMI" if m in ("sdmi", "byol", "mocov3") else "JMI"})
+    rows.append({"method": "random init", "encoder": "f", "title": "random init", "paradigm": "baseline", "seed": 0,
+                 "top1": 99.0})                                      # baselines never enter the pattern
+    return pd.DataFrame(rows)
+
+
+def test_table1_pattern_reads_best_paradigms_and_the_field_from_paired_intervals():
+    pat = probing.table1_pattern(_pattern_frame(0.0))
+    assert pat["best"] == "sdmi" and pat["runner_up"] == "jmi"        # means 83, 82, 81, 80, 80
+    # sdmi - jmi per seed: +2, +1, 0 -> mean 1, sd 1: interval 1 -+ 4.3027/sqrt(3) holds 0
+    p = pat["best_vs"]["jmi"]
+    assert p.mean == pytest.approx(1.0) and p.low < 0 < p.high and not pat["single_best"]
+    assert pat["paradigm_best"] == {"SDMI": "sdmi", "JMI": "jmi"} and pat["paradigms"].mean == pytest.approx(1.0)
+    # established = byol, mocov3, simclr; per-seed medians 80, 80, 81 -> sdmi - median: 3, 4, 1; jmi: 1, 3, 1
+    assert pat["vs_established"]["sdmi"].mean == pytest.approx(8 / 3)
+    assert pat["vs_established"]["jmi"].mean == pytest.approx(5 / 3)
+    # ten points ahead: every paired interval of the leader lies above 0
+    assert probing.table1_pattern(_pattern_frame(10.0))["single_best"]
+    with pytest.raises(ValueError, match="lack some seeds"):
+        probing.table1_pattern(_pattern_frame(0.0).iloc[1:])
+
+
+def test_views_tables_and_the_paper_bars():
+
+    frame = _grid_frame()
+    view = probing.seed_view(frame, {"top1": "probe"})
+    assert list(view.index) == [("random init", "f"), ("jmi", "f"), ("sdmi", "g")]
+    half = 4.302653 / math.sqrt(3)                                    # JMI: 83, 84, 82 -> 83 -+ half
+    assert view.loc[("jmi", "f"), "probe"] == f"83.0 [{83 - half:.1f}, {83 + half:.1f}]"
+    with pytest.raises(ValueError, match="not columns"):
+        probing.seed_view(frame, {"nope": "x"})
+    t1 = probing.table1_view(probing.gain_table(frame))
+    assert t1.loc[("jmi", "f"), "top-1 mean ± sd"] == "83.0 ± 1.0" and t1.loc[("jmi", "f"), "seeds ahead"] == "3/3"
+    assert t1.loc[("jmi", "f"), "paper: cifar10"] == 88.01 and t1.loc[("sdmi", "g"), "paper: cifar100"] == 57.85
+    bars = probing.paper_bars("cifar10")
+    assert list(bars.label[:2]) == ["SDMI prototype (f)", "SDMI prototype (g)"] and len(bars) == 9
+    assert set(bars.paradigm[:5]) == {"SDMI"} and bars.top1[bars.label == "BYOL"].item() == 91.28
+    with pytest.raises(ValueError, match="dataset='mnist1d'"):
+        probing.paper_bars("mnist1d")
+    proto = probing.protocol_table(["jmi", "byol"], "mnist1d", epochs=3)
+    assert list(proto.epochs) == [3, 3] and proto.loc["byol", "method-specific"] == "momentum=0.98, pred_hidden=64"
+    assert proto.loc["jmi", "method-specific"] == "tau=0.1" and proto.loc["byol", "paradigm"] == "SDMI"
