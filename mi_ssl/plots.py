@@ -684,7 +684,7 @@ def plot_probe_seeds(frame: pd.DataFrame, paper: pd.DataFrame | None = None, val
             ax.scatter([], [], color=c, s=16, label=f"{p} paradigm (one dot per seed)")
     ax.set_ylabel("linear probe top-1 (%)")
     ax.set_title(f"(a) probe accuracy, {base.size} seeds; bar: mean and 95% interval")
-    ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.86), ncol=2, framealpha=0.9)
     gx.set_ylabel("gain over the floor of the same seed (points)")
     gx.set_title("(b) paired gain over the untrained encoder")
     if paper is not None:
