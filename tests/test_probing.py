@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -194,3 +195,113 @@ def test_chapter_07_paper_path_runs_on_cifar_format_files(tmp_path):
     # Table 5's JMI row for CIFAR-10 and Table 3's shared settings reached the run
     assert (cfg["profile"], cfg["backbone"], cfg["batch_size"], cfg["proj_dim"], cfg["proj_hidden"]) == \
         ("paper", "resnet18", 512, 128, 2048)
+
+
+# ------------------------------------------------------------------ seeds as an axis: probe_grid, gain_table
+def _grid_frame():
+    rows = []
+    for seed, fl, a, b in [(0, 80.0, 83.0, 79.0), (1, 82.0, 84.0, 81.0), (2, 78.0, 82.0, 79.0)]:
+        rows += [{"method": "random init", "encoder": "f", "title": "random init", "paradigm": "baseline",
+                  "seed": seed, "top1": fl},
+                 {"method": "jmi", "encoder": "f", "title": "JMI", "paradigm": "JMI", "seed": seed, "top1": a},
+                 {"method": "sdmi", "encoder": "g", "title": "SDMI", "paradigm": "SDMI", "seed": seed, "top1": b}]
+    return pd.DataFrame(rows)
+
+
+def test_gain_table_pairs_each_method_with_the_floor_of_its_seed():
+    t = probing.gain_table(_grid_frame()).set_index("method")
+    # JMI - floor per seed: 3, 2, 4 -> mean 3, sd 1; t(0.975, 2) = 4.302653 -> half-width 4.302653 / sqrt(3)
+    half = 4.302653 / math.sqrt(3)
+    assert t.loc["jmi", "gain"] == pytest.approx(3.0)
+    assert (t.loc["jmi", "gain_low"], t.loc["jmi", "gain_high"]) == pytest.approx((3 - half, 3 + half), abs=1e-5)
+    assert t.loc["jmi", "ahead"] == 3 and t.loc["jmi", "vs_floor"] == "jmi > random init"
+    # SDMI (g) - floor: -1, -1, +1 -> the interval holds 0: a tie
+    assert t.loc["sdmi", "gain"] == pytest.approx(-1 / 3) and t.loc["sdmi", "vs_floor"] == "tie"
+    assert t.loc["sdmi", "encoder"] == "g" and t.loc["sdmi", "ahead"] == 1
+    # the summary over seeds: JMI 83, 84, 82 -> mean 83, sd 1
+    assert (t.loc["jmi", "mean"], t.loc["jmi", "sd"], t.loc["jmi", "n"]) == pytest.approx((83.0, 1.0, 3))
+    assert math.isnan(t.loc["random init", "gain"]) and t.loc["random init", "vs_floor"] == ""
+    with pytest.raises(ValueError, match="floor='none'"):
+        probing.gain_table(_grid_frame(), floor="none")
+    partial = _grid_frame()
+    partial = partial[~((partial.method == "random init") & (partial.seed == 2))]
+    with pytest.raises(ValueError, match=r"seeds \[2\] without a floor"):
+        probing.gain_table(partial)
+
+
+def test_probe_grid_runs_every_method_on_every_seed_and_reads_its_cache(tmp_path):
+    kw = dict(train_subset=300, test_subset=200, epochs=1, track_every=1, device="cpu", probe_epochs=20,
+              batch_size=100, cache_dir=str(tmp_path))
+    grid = probing.probe_grid(["sdmi", "jmi"], [3, 4], "digits", workers=1, progress=False, **kw)
+    assert list(zip(grid.method, grid.encoder, grid.seed)) == [
+        ("random init", "f", 3), ("random init", "f", 4), ("supervised", "f", 3), ("supervised", "f", 4),
+        ("sdmi", "f", 3), ("sdmi", "g", 3), ("sdmi", "f", 4), ("sdmi", "g", 4), ("jmi", "f", 3), ("jmi", "f", 4)]
+    assert list(grid.train_epochs) == [0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
+    assert grid.mi_cos_dv.iloc[:4].isna().all() and grid.mi_cos_dv.iloc[4:].notna().all()
+    # digits projector: d = 64; the ceiling has no projector, its "embedding" is the 128-d backbone output
+    assert list(grid.embedding_dim) == [64, 64, 128, 128, 64, 64, 64, 64, 64, 64]
+    assert list(grid.embedding_std_iso) == pytest.approx([d ** -0.5 for d in grid.embedding_dim])
+    # the floor row is the probe of the untrained encoder of that seed, on that seed's subset
+    data = load_dataset("digits").subset(300, 200, seed=4)
+    cfg = make_config("jmi", "digits", epochs=1, track_every=1, device="cpu", batch_size=100, seed=4)
+    direct = probing.probe_encoder(probing.random_init_encoder(cfg, data), data, epochs=20, seed=4)
+    assert grid.top1.iloc[1] == pytest.approx(direct["top1"])
+    assert grid.seed.iloc[0] != grid.seed.iloc[1] and grid.top1.iloc[0] != grid.top1.iloc[1]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    again = probing.probe_grid(["sdmi", "jmi"], [3, 4], "digits", workers=1, progress=False, **kw)
+    pd.testing.assert_frame_equal(grid, again)                          # read back, not retrained
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    with pytest.raises(ValueError, match="seeds"):
+        probing.probe_grid(["jmi"], [1, 1], "digits")
+
+
+def _pattern_frame(lead: float):
+    rows = []
+    base = {"sdmi": (83.0, 84.0, 82.0), "byol": (80.0, 81.0, 79.0), "mocov3": (82.0, 80.0, 81.0),
+            "jmi": (81.0, 83.0, 82.0), "simclr": (79.0, 80.0, 81.0)}
+    for m, vals in base.items():
+        for seed, v in enumerate(vals):
+            rows.append({"method": m, "encoder": "f", "title": m, "seed": seed,
+                         "top1": v + (lead if m == "sdmi" else 0),
+                         "paradigm": "SDMI" if m in ("sdmi", "byol", "mocov3") else "JMI"})
+    rows.append({"method": "random init", "encoder": "f", "title": "random init", "paradigm": "baseline", "seed": 0,
+                 "top1": 99.0})                                      # baselines never enter the pattern
+    return pd.DataFrame(rows)
+
+
+def test_table1_pattern_reads_best_paradigms_and_the_field_from_paired_intervals():
+    pat = probing.table1_pattern(_pattern_frame(0.0))
+    assert pat["best"] == "sdmi" and pat["runner_up"] == "jmi"        # means 83, 82, 81, 80, 80
+    # sdmi - jmi per seed: +2, +1, 0 -> mean 1, sd 1: interval 1 -+ 4.3027/sqrt(3) holds 0
+    p = pat["best_vs"]["jmi"]
+    assert p.mean == pytest.approx(1.0) and p.low < 0 < p.high and not pat["single_best"]
+    assert pat["paradigm_best"] == {"SDMI": "sdmi", "JMI": "jmi"} and pat["paradigms"].mean == pytest.approx(1.0)
+    # established = byol, mocov3, simclr; per-seed medians 80, 80, 81 -> sdmi - median: 3, 4, 1; jmi: 1, 3, 1
+    assert pat["vs_established"]["sdmi"].mean == pytest.approx(8 / 3)
+    assert pat["vs_established"]["jmi"].mean == pytest.approx(5 / 3)
+    # ten points ahead: every paired interval of the leader lies above 0
+    assert probing.table1_pattern(_pattern_frame(10.0))["single_best"]
+    with pytest.raises(ValueError, match="lack some seeds"):
+        probing.table1_pattern(_pattern_frame(0.0).iloc[1:])
+
+
+def test_views_tables_and_the_paper_bars():
+
+    frame = _grid_frame()
+    view = probing.seed_view(frame, {"top1": "probe"})
+    assert list(view.index) == [("random init", "f"), ("jmi", "f"), ("sdmi", "g")]
+    half = 4.302653 / math.sqrt(3)                                    # JMI: 83, 84, 82 -> 83 -+ half
+    assert view.loc[("jmi", "f"), "probe"] == f"83.0 [{83 - half:.1f}, {83 + half:.1f}]"
+    with pytest.raises(ValueError, match="not columns"):
+        probing.seed_view(frame, {"nope": "x"})
+    t1 = probing.table1_view(probing.gain_table(frame))
+    assert t1.loc[("jmi", "f"), "top-1 mean ± sd"] == "83.0 ± 1.0" and t1.loc[("jmi", "f"), "seeds ahead"] == "3/3"
+    assert t1.loc[("jmi", "f"), "paper: cifar10"] == 88.01 and t1.loc[("sdmi", "g"), "paper: cifar100"] == 57.85
+    bars = probing.paper_bars("cifar10")
+    assert list(bars.label[:2]) == ["SDMI prototype (f)", "SDMI prototype (g)"] and len(bars) == 9
+    assert set(bars.paradigm[:5]) == {"SDMI"} and bars.top1[bars.label == "BYOL"].item() == 91.28
+    with pytest.raises(ValueError, match="dataset='mnist1d'"):
+        probing.paper_bars("mnist1d")
+    proto = probing.protocol_table(["jmi", "byol"], "mnist1d", epochs=3)
+    assert list(proto.epochs) == [3, 3] and proto.loc["byol", "method-specific"] == "momentum=0.98, pred_hidden=64"
+    assert proto.loc["jmi", "method-specific"] == "tau=0.1" and proto.loc["byol", "paradigm"] == "SDMI"
