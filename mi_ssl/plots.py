@@ -625,7 +625,8 @@ def plot_seed_points(frame: pd.DataFrame, x: str, y: str, *, hue: str | None = N
                      ylabel: str | None = None, title: str | None = None) -> Figure:
     """One point per seed (row of ``frame``) at each category of ``x``, with the mean and its 95 % t-interval.
 
-    ``hue``: a second category, side by side within each ``x``; ``col``: one panel per value; ``refs``:
+    ``hue``: a second category, side by side within each ``x``; ``col``: one panel per value (each with its own
+    ``x`` categories); ``refs``:
     ``{label: value}`` horizontal reference lines (e.g. a ceiling); ``connect``: a column (e.g. ``"seed"``)
     whose rows are joined by thin lines across ``x`` (paired comparisons); ``logy``: log y-axis. The mean is a
     black bar, the interval a black whisker (:func:`mi_ssl.stats.summarize`; none for a single seed).
@@ -636,15 +637,16 @@ def plot_seed_points(frame: pd.DataFrame, x: str, y: str, *, hue: str | None = N
         if c is not None and c not in frame.columns:
             raise ValueError(f"column {c!r} is not in the frame; columns: {', '.join(map(str, frame.columns))}")
     panels = list(dict.fromkeys(frame[col])) if col else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.2, 0.9 * frame[x].nunique() + 2.5) * len(panels), 3.8),
+    per_panel = [frame[frame[col] == p] if col else frame for p in panels]
+    widest = max(part[x].nunique() for part in per_panel)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.2, 0.9 * widest + 2.5) * len(panels), 3.8),
                              squeeze=False, sharey=True)
-    xs = list(dict.fromkeys(frame[x]))
     hues = list(dict.fromkeys(frame[hue])) if hue else [None]
     colours = dict(zip(hues, sns.color_palette("colorblind", len(hues))))
     width = 0.7 / len(hues)
     rng = np.random.default_rng(0)
-    for ax, panel in zip(axes[0], panels):
-        sub = frame[frame[col] == panel] if col else frame
+    for ax, panel, sub in zip(axes[0], panels, per_panel):
+        xs = list(dict.fromkeys(sub[x]))  # each panel shows its own categories
         for j, h in enumerate(hues):
             part = sub[sub[hue] == h] if hue else sub
             offset = (j - (len(hues) - 1) / 2) * width

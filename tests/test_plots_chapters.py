@@ -104,6 +104,9 @@ def test_seed_points_draws_every_seed_and_the_interval() -> None:
     assert len([ln for ln in ax.lines if not ln.get_label().startswith("ideal")]) == 3  # one line per seed
     fig = plots.plot_seed_points(frame.assign(panel=["p", "q"] * 3), "method", "gap", hue="panel", col="panel")
     assert len(fig.axes) == 2
+    two = pd.DataFrame({"x": ["a", "b", "c", "d"], "v": [1.0, 2.0, 3.0, 4.0], "p": ["left", "left", "right", "right"]})
+    fig = plots.plot_seed_points(two, "x", "v", col="p")
+    assert [[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes] == [["a", "b"], ["c", "d"]]
     with pytest.raises(ValueError, match="column 'nope'"):
         plots.plot_seed_points(frame, "method", "nope")
 
