@@ -179,6 +179,7 @@ def test_chapter_07_paper_path_runs_on_cifar_format_files(tmp_path):
            "-p", "dataset", "cifar10", "-p", "data_dir", str(tmp_path / "data"), "-p", "device", "cpu",
            "-p", "profile", "paper", "-p", "epochs", "1", "-p", "methods", '["jmi"]', "-p", "train_subset", "128",
            "-p", "cache_dir", str(tmp_path / "cache"), "-p", "probe_epochs", "20", "-p", "n_threads", "2",
+           "-p", "seeds", "[0]",
            "--cwd", str(tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
