@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --upgrade --quiet pip
 
 env: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	$(BIN)/python -m pip install --quiet -e ".[book,test,log]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 ## Build the whole book: execute every chapter on its default parameters, render HTML to _build/html.

@@ -616,6 +616,132 @@ def plot_kernel_times(frame: pd.DataFrame, floor: str = "floor", target: float |
     return fig
 
 
+# =========================================================================== per-seed figures (chapters 01-03, 06)
+__all__ += ["plot_seed_points", "plot_seed_curves"]
+
+
+def plot_seed_points(frame: pd.DataFrame, x: str, y: str, *, hue: str | None = None, col: str | None = None,
+                     refs: Mapping[str, float] | None = None, connect: str | None = None, logy: bool = False,
+                     ylabel: str | None = None, title: str | None = None) -> Figure:
+    """One point per seed (row of ``frame``) at each category of ``x``, with the mean and its 95 % t-interval.
+
+    ``hue``: a second category, side by side within each ``x``; ``col``: one panel per value; ``refs``:
+    ``{label: value}`` horizontal reference lines (e.g. a ceiling); ``connect``: a column (e.g. ``"seed"``)
+    whose rows are joined by thin lines across ``x`` (paired comparisons); ``logy``: log y-axis. The mean is a
+    black bar, the interval a black whisker (:func:`mi_ssl.stats.summarize`; none for a single seed).
+    """
+    from .stats import summarize
+
+    for c in (x, y, hue, col, connect):
+        if c is not None and c not in frame.columns:
+            raise ValueError(f"column {c!r} is not in the frame; columns: {', '.join(map(str, frame.columns))}")
+    panels = list(dict.fromkeys(frame[col])) if col else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.2, 0.9 * frame[x].nunique() + 2.5) * len(panels), 3.8),
+                             squeeze=False, sharey=True)
+    xs = list(dict.fromkeys(frame[x]))
+    hues = list(dict.fromkeys(frame[hue])) if hue else [None]
+    colours = dict(zip(hues, sns.color_palette("colorblind", len(hues))))
+    width = 0.7 / len(hues)
+    rng = np.random.default_rng(0)
+    for ax, panel in zip(axes[0], panels):
+        sub = frame[frame[col] == panel] if col else frame
+        for j, h in enumerate(hues):
+            part = sub[sub[hue] == h] if hue else sub
+            offset = (j - (len(hues) - 1) / 2) * width
+            for i, cat in enumerate(xs):
+                vals = part.loc[part[x] == cat, y].to_numpy(dtype=float)
+                vals = vals[np.isfinite(vals)]
+                if not vals.size:
+                    continue
+                pos = i + offset
+                ax.scatter(pos + rng.uniform(-0.12, 0.12, vals.size) * width, vals, s=18, color=colours[h],
+                           alpha=0.8, zorder=3, label=str(h) if (hue and i == 0) else None)
+                s = summarize(vals)
+                ax.hlines(s.mean, pos - 0.35 * width, pos + 0.35 * width, color="black", lw=2, zorder=4)
+                if s.n > 1:
+                    ax.vlines(pos, s.low, s.high, color="black", lw=1, zorder=4)
+            if connect:
+                wide = part.pivot_table(index=connect, columns=x, values=y, aggfunc="first").reindex(columns=xs)
+                for _, row in wide.iterrows():
+                    ax.plot(np.arange(len(xs)) + offset, row.to_numpy(dtype=float), color=colours[h], lw=0.6,
+                            alpha=0.4, zorder=2)
+        for (label, value), ls in zip((refs or {}).items(), ["--", ":", "-.", (0, (5, 1))] * 4):
+            ax.axhline(value, color="grey", ls=ls, lw=1.2, label=label)
+        ax.set_xticks(range(len(xs)), [str(v) for v in xs], rotation=20 if len(xs) > 4 else 0)
+        ax.set_xlabel(x)
+        if logy:
+            ax.set_yscale("log")
+        if panel is not None:
+            ax.set_title(f"{col} = {panel}", fontsize=10)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    axes[0, 0].set_ylabel(ylabel or y)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_seed_curves(histories: Mapping[tuple[str, int], pd.DataFrame], panels: Mapping[str, str],
+                     refs: Mapping[str, Mapping[str, float]] | None = None,
+                     negate: Sequence[str] = ("loss",)) -> Figure:
+    """Training curves of many runs, one thin line per seed, one colour per method, one panel per column.
+
+    ``histories[(method, seed)]``: a ``fit`` history (``epoch`` and the columns of ``panels``); ``panels``:
+    ``{column: panel title}``; a column in ``negate`` is drawn as ``-column`` (``-loss``: the objective as an MI
+    value); ``refs``: ``{column: {label: value}}`` horizontal lines drawn on that column's panel.
+    """
+    methods = list(dict.fromkeys(m for m, _ in histories))
+    colours = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.7), squeeze=False)
+    for ax, (column, title) in zip(axes[0], panels.items()):
+        for (method, seed), h in histories.items():
+            if column not in h:
+                raise ValueError(f"history of ({method!r}, {seed}) has no column {column!r}")
+            y = -h[column] if column in negate else h[column]
+            ax.plot(h["epoch"], y.replace([np.inf, -np.inf], np.nan), color=colours[method], lw=1, alpha=0.75,
+                    label=method if seed == min(s for m, s in histories if m == method) else None)
+        for (label, value), ls in zip((refs or {}).get(column, {}).items(), ["--", ":", "-.", (0, (5, 1))] * 4):
+            ax.axhline(value, color="k" if ls == "--" else "grey", ls=ls, lw=1.2, label=label)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("nats")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def glue_figure(name: str, fig: Figure) -> Figure:
+    """Store ``fig`` for the book under ``name`` (``myst_nb.glue``, not displayed in place) and close it.
+
+    A chapter then shows it, numbered and captioned, with a ``{glue:figure}`` directive (``:name:`` for
+    ``{numref}``); closing keeps the inline backend from drawing it a second time under the code cell.
+    """
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
+    return fig
+
+
+__all__ += ["glue_figure"]
+
+
+def glue_values(**values: object) -> None:
+    """Store numbers and text for ``{glue:text}`` (``myst_nb.glue``, not displayed): ``glue_values(gap=1.5)``.
+
+    NumPy scalars become Python numbers first: ``{glue:text}`` reads the stored ``repr``, and ``np.float64(1.5)``
+    would not take a format spec such as ``:.2f``.
+    """
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+
+
+__all__ += ["glue_values"]
+
+
 # =========================================================================== probes over seeds (chapters 07, 08)
 __all__ += ["plot_probe_seeds", "plot_ablation_seeds", "plot_budget"]
 

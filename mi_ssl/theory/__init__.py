@@ -16,19 +16,26 @@ since these functions check the paper's equations. Module map, in the order the 
   and their batch measurements (Eqs. 13, 25-28).
 * :mod:`.families` — view pairs with fixed second moments but other correlation structure or laws, and
   the studies of the DV -> Barlow Twins steps on them (the paper's open question 3).
+* :mod:`.derivation` — the steps S1-S4 of the DV -> Barlow Twins derivation on views drawn from one seed.
+* :mod:`.logdet` — EMI's Gaussian (log-det) MI against the true MI: bias, ridge, invariances, and the true
+  MI of mixtures by Monte Carlo (:func:`mc_mi`), the toy views' data-processing ceiling among them.
+* :mod:`.replicate` — one study repeated over a list of seeds, as one table with a ``seed`` column.
 
 Bad input raises ``ValueError`` (``TypeError`` for a wrong type) naming the argument, its value and what
 is allowed (:mod:`mi_ssl.checks`).
 """
 
 # Each module's ``__all__`` is its public API; the package re-exports all of them.
-from . import ascent, batch, cumulants, dot_critic, families, gaussians, sweeps
+from . import ascent, batch, cumulants, derivation, dot_critic, families, gaussians, logdet, replicate, sweeps
 from .ascent import *  # noqa: F403
 from .batch import *  # noqa: F403
 from .cumulants import *  # noqa: F403
+from .derivation import *  # noqa: F403
 from .dot_critic import *  # noqa: F403
 from .families import *  # noqa: F403
 from .gaussians import *  # noqa: F403
+from .logdet import *  # noqa: F403
+from .replicate import *  # noqa: F403
 from .sweeps import *  # noqa: F403
 
 __all__ = [
@@ -39,4 +46,7 @@ __all__ = [
     *batch.__all__,
     *dot_critic.__all__,
     *families.__all__,
+    *derivation.__all__,
+    *logdet.__all__,
+    *replicate.__all__,
 ]

@@ -42,6 +42,10 @@ __all__ = [
     "gaussian_dot_instance",
     "batch_cos_dv_instance",
     "ascent_sweep",
+    "first_decrease",
+    "Prop31Instance",
+    "prop31_instance",
+    "prop31_sweep",
 ]
 
 Terms = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -297,3 +301,70 @@ def ascent_sweep(
         table.insert(0, "seed", seed)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
+
+
+def first_decrease(table: pd.DataFrame, modes: Sequence[str] = ("alternating", "joint")) -> pd.DataFrame:
+    """Per seed (rows) and mode (columns): the smallest learning rate of an :func:`ascent_sweep` table at which some
+    update decreased the objective; ``inf`` where no learning rate did."""
+    bad = table[table.decreases > 0].groupby(["seed", "mode"]).lr.min()
+    seeds = list(dict.fromkeys(table.seed))
+    return bad.unstack("mode").reindex(index=seeds, columns=list(modes)).astype(float).fillna(np.inf)
+
+
+@dataclass(frozen=True)
+class Prop31Instance:
+    """Alternating and joint ascent on one exact population-DV instance (:func:`prop31_instance`).
+
+    ``traces[(mode, lr)]``; ``table``: :func:`ascent_table` of them; ``ceiling``: ``I(x_1; x_2)``, the MI of the
+    views; ``bounded``: along every path ``DV <= I(z_A; z_B) <= I(x_1; x_2)``; ``eps_ratio``: ``||grad M|| /
+    ||grad J||`` at the last update of the smallest-lr alternating run; ``first_bad[mode]``: the smallest lr
+    with a decreasing update (``inf``: none).
+    """
+
+    traces: dict[tuple[str, float], AscentTrace]
+    table: pd.DataFrame
+    ceiling: float
+    bounded: bool
+    eps_ratio: float
+    first_bad: dict[str, float]
+
+
+def prop31_instance(seed: int, lrs: Sequence[float], steps: int, noise_var: float = 0.5, p: int = 4,
+                    d: int = 2) -> Prop31Instance:
+    """Proposition 3.1 on the exact population DV of two linear encoders with the dot critic.
+
+    The instance is :func:`gaussian_dot_instance` (``seed``, ``p``-dimensional input, ``d``-dimensional codes, view
+    noise variance ``noise_var``); for each lr in ``lrs`` and each mode, :func:`dv_ascent` with ``steps``
+    iterations and the true MI of the representations (:func:`~.gaussians.gaussian_mi_from_cov`) as monitor.
+    """
+    from .gaussians import gaussian_mi_from_cov
+
+    sigma_x, _, _ = linear_gaussian_setting(p, d, 0.1, seed)
+    terms, w_a, w_b = gaussian_dot_instance(seed, p=p, d=d, noise_var=noise_var)
+
+    def true_mi(wa: torch.Tensor, wb: torch.Tensor) -> float:
+        return gaussian_mi_from_cov(*linear_view_covariances(wa, wb, sigma_x, noise_var))
+
+    view = sigma_x + noise_var * torch.eye(p, dtype=torch.float64)
+    ceiling = gaussian_mi_from_cov(view, view, sigma_x)
+    traces = {(mode, float(lr)): dv_ascent(terms, w_a, w_b, lr, steps, mode, monitor=true_mi)
+              for lr in lrs for mode in ("alternating", "joint")}
+    bounded = all(((t.objective[ok] <= t.monitor[ok] + 1e-10) & (t.monitor[ok] <= ceiling + 1e-10)).all()
+                  for t in traces.values() for ok in [np.isfinite(t.objective)])
+    lo = traces[("alternating", float(min(lrs)))]
+    first_bad = {m: min([float(lr) for lr in lrs if traces[(m, float(lr))].n_decreases > 0], default=math.inf)
+                 for m in ("alternating", "joint")}
+    return Prop31Instance(traces, ascent_table(list(traces.values())), ceiling, bool(bounded),
+                          float(lo.grad_m[-1] / lo.grad_j[-1]), first_bad)
+
+
+def prop31_sweep(seeds: Sequence[int], dot_lrs: Sequence[float], dot_steps: int, cos_lrs: Sequence[float],
+                 cos_steps: int, noise_var: float = 0.5, cos_batch: int = 96, cos_tau: float = 0.1) -> pd.DataFrame:
+    """:func:`ascent_sweep` on the instance of every seed for two objectives, stacked with an ``objective`` column:
+    ``"population DV, dot critic"`` (:func:`gaussian_dot_instance`) and ``"full-batch cos-DV (Eq. 15)"``
+    (:func:`batch_cos_dv_instance` with ``cos_batch`` pairs and temperature ``cos_tau``)."""
+    dot = ascent_sweep(lambda s: gaussian_dot_instance(s, noise_var=noise_var), seeds, dot_lrs, dot_steps)
+    cos = ascent_sweep(lambda s: batch_cos_dv_instance(s, n=cos_batch, noise_var=noise_var, tau=cos_tau), seeds,
+                       cos_lrs, cos_steps)
+    return pd.concat([dot.assign(objective="population DV, dot critic"),
+                      cos.assign(objective="full-batch cos-DV (Eq. 15)")], ignore_index=True)

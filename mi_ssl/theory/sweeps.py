@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -27,7 +28,7 @@ from .gaussians import (
     sample_gaussian_channel,
 )
 
-__all__ = ["bound_estimates", "bound_sweep", "channel_sweep"]
+__all__ = ["bound_estimates", "bound_sweep", "channel_sweep", "optimal_critic_identities", "sweep_claims"]
 
 CRITICS = ("optimal", "cosine")
 
@@ -131,5 +132,68 @@ def channel_sweep(
             "noise_std": sigma, "i_x_z1": mi.input_view_1, "i_x_z2": mi.input_view_2, "i_z1_z2": mi.view_view,
             "dpi_bound": mi.dpi_bound, "dv_mean": e.dv.mean(), "dv_std": e.dv.std(),
             "infonce_mean": e.infonce.mean(), "nwj_mean": e.nwj.mean(),
+        })
+    return pd.DataFrame(rows)
+
+
+def optimal_critic_identities(mi: float = 1.0, d: int = 4, n: int = 2000, seed: int = 0,
+                              device: str | torch.device = "cpu") -> dict[str, float]:
+    """The two identities that make DV tight at the optimal critic, measured on one batch of ``n`` pairs.
+
+    Returns ``{"joint_mean": mean of T* over the joint pairs (-> I = mi), "marginal_mean": mean of exp(T*) over
+    the marginal pairs (-> 1)}`` for correlated Gaussians with true MI ``mi`` (nats).
+    """
+    rho = rho_for_mi(mi, d)
+    x, y = sample_correlated_gaussians(check_int(n, "n", 2), d, rho, torch.Generator().manual_seed(seed),
+                                       device=device)
+    s = gaussian_optimal_critic(x, y, rho)
+    return {"joint_mean": float(torch.diagonal(s).mean()), "marginal_mean": float(bounds.off_diagonal(s).exp().mean())}
+
+
+def sweep_claims(sweep: pd.DataFrame, tau: float, accurate_below: float = 4.0) -> pd.DataFrame:
+    """What chapter 01 reads off a :func:`bound_sweep`, one row per ``seed`` (one row if there is no ``seed`` column).
+
+    ``batches``: the number of (critic, MI, ``N``, repeat) batches. Batch by batch: ``infonce_le_log_n``
+    (InfoNCE never above ``log N``),
+    ``dv_ge_nwj`` (DV never below NWJ on the same critic), ``jsd_le_0``, ``cos_dv_max`` (largest cosine-critic DV;
+    its ceiling is ``2/tau``, ``cos_dv_le_2_over_tau``). Means over the seed's batches, optimal critic:
+    ``dv_err``/``nwj_err`` (largest ``|mean - MI|`` at the largest ``N`` over MI ``<= accurate_below``),
+    ``nce_err`` (largest ``|mean - MI|`` where MI ``<= log N - 3``; ``nan`` if no such cell), ``nce_sat_gap``
+    (largest ``log N - mean`` where MI ``>= log N + 2``), ``dv_overshoot`` (share of batches whose DV exceeds the
+    truth at the largest MI and smallest ``N``), ``dv_hi_median``; cosine critic: ``cos_gap`` (largest MI minus the
+    mean cosine DV at the largest ``N``).
+    """
+    tau = check_real(tau, "tau", positive=True)
+    frame = sweep if "seed" in sweep.columns else sweep.assign(seed=0)
+    rows = []
+    for seed, part in frame.groupby("seed", sort=False):
+        wide = part.pivot_table(index=["critic", "true_mi", "n", "repeat"], columns="bound",
+                                values="estimate").reset_index()
+        means = part.groupby(["critic", "bound", "n", "true_mi"]).estimate.mean()
+        opt = wide[wide.critic == "optimal"]
+        n_big, n_small, mi_max = int(wide.n.max()), int(wide.n.min()), float(wide.true_mi.max())
+        low = [v for v in sorted(wide.true_mi.unique()) if v <= accurate_below]
+        cells = list(zip(opt.n, opt.true_mi))
+        nce_small = [(n, v) for n, v in set(cells) if v <= math.log(n) - 3]
+        nce_large = [(n, v) for n, v in set(cells) if v >= math.log(n) + 2]
+        hi = opt[(opt.true_mi == mi_max) & (opt.n == n_small)]
+        cos_dv = wide[wide.critic == "cosine"].dv
+        rows.append({
+            "seed": seed,
+            "batches": int(len(wide)),
+            "infonce_le_log_n": bool((wide.infonce <= np.log(wide.n) + 1e-12).all()),
+            "dv_ge_nwj": bool((wide.dv >= wide.nwj - 1e-12).all()),
+            "jsd_le_0": bool((wide.jsd <= 0).all()),
+            "cos_dv_max": float(cos_dv.max()) if len(cos_dv) else float("nan"),
+            "cos_dv_le_2_over_tau": bool((cos_dv <= 2 / tau).all()),
+            "dv_err": max(abs(means["optimal", "dv", n_big, v] - v) for v in low),
+            "nwj_err": max(abs(means["optimal", "nwj", n_big, v] - v) for v in low),
+            "nce_err": max((abs(means["optimal", "infonce", n, v] - v) for n, v in nce_small), default=float("nan")),
+            "nce_sat_gap": max((math.log(n) - means["optimal", "infonce", n, v] for n, v in nce_large),
+                               default=float("nan")),
+            "dv_overshoot": float((hi.dv > hi.true_mi).mean()),
+            "dv_hi_median": float(hi.dv.median()),
+            "cos_gap": mi_max - float(means["cosine", "dv", n_big, mi_max]) if "cosine" in set(wide.critic)
+            else float("nan"),
         })
     return pd.DataFrame(rows)

@@ -1,0 +1,107 @@
+"""EMI and the prototypes trained on the toy data: one summary row per run (book chapter 06).
+
+The runs come from :func:`mi_ssl.experiments.run_grid` (``{(method, seed): FitResult}``); :func:`run_summary`
+reads each one for what chapter 06 asks of EMI's objective, the Gaussian MI ``I_G``
+(:func:`mi_ssl.bounds.logdet_mi_estimate`): its final training value, ``I_G`` of the trained branches on fresh
+held-out views (with and without the ridge), the paper's tracked bounds, the shape of the tracked cos-DV
+curve, and the cluster geometry of paper Table 2 (NN angle gaps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+import torch
+
+from . import evaluation
+from .bounds import logdet_mi_estimate
+from .checks import check_real
+from .data.base import SSLData
+from .methods import get_method
+from .training import FitResult
+from .util import evaluating
+
+__all__ = ["held_out_gaussian_mi", "run_summary", "cases_table"]
+
+
+@torch.no_grad()
+def held_out_gaussian_mi(result: FitResult, data: SSLData, eps: float, seed: int = 0) -> dict[str, float]:
+    """``I_G`` (nats) between the run's tracked branches on two fresh views of the held-out set.
+
+    Returns ``{"I_G_0": at eps = 0, "I_G_eps": at the ridge eps, "d_out": output dimension}``; the views are drawn
+    from a generator seeded ``seed`` (so every method of one seed sees the same views).
+    """
+    from .data import make_augment
+    from .data.views import two_views
+
+    eps = check_real(eps, "eps", positive=True)
+    a, b = result.learner.tracked_pair()
+    dev = next(a.parameters()).device
+    v1, v2 = two_views(make_augment(data), data.test_x.to(dev), torch.Generator(device=dev).manual_seed(seed))
+    with evaluating(a), evaluating(b):
+        za, zb = a(v1).double().cpu(), b(v2).double().cpu()
+    return {"I_G_0": float(logdet_mi_estimate(za, zb, eps=0.0)), "I_G_eps": float(logdet_mi_estimate(za, zb, eps=eps)),
+            "d_out": int(za.shape[1])}
+
+
+def run_summary(results: Mapping[tuple[str, int], FitResult],
+                data: SSLData | Callable[..., SSLData] | None = None, *, eps: float = 1e-3,
+                view_seed_offset: int = 30) -> pd.DataFrame:
+    """One row per ``(method, seed)`` run.
+
+    ``data`` as in :func:`~mi_ssl.experiments.run_grid` (one data set, ``data(seed=seed)``, or ``None``:
+    ``load_dataset("gaussian", seed=seed)``). Columns: ``method, seed, paradigm``, ``objective`` (``-loss`` of the
+    last epoch: for EMI, its Gaussian MI on the training batch), ``cos_dv``/``infonce`` (the tracked bounds at the
+    end, paper Section 4.2), ``cos_dv_start``, ``cos_dv_min``, ``cos_dv_min_epoch`` (the tracked cos-DV curve),
+    ``objective_min_epoch`` (the epoch of the lowest ``-loss``), ``I_G_0``, ``I_G_eps``, ``d_out``
+    (:func:`held_out_gaussian_mi`, views seeded ``seed + view_seed_offset``) and ``nn_gap``/``nn_gap_min``
+    (mean and smallest nearest-neighbour angle of the five cluster centres of encoder ``f``, degrees, Table 2).
+    """
+    from .data import load_dataset
+
+    rows = []
+    for (method, seed), res in results.items():
+        d = data(seed=seed) if callable(data) else data if data is not None else load_dataset("gaussian", seed=seed)
+        h = res.history.set_index("epoch")
+        cos = h["mi_cos_dv"].dropna()
+        obj = -h["loss"].dropna()
+        f = res.learner.encoders()["f"]
+        with evaluating(f), torch.no_grad():
+            z = f(d.to_float(d.test_x.to(next(f.parameters()).device))).float().cpu()
+        gaps = evaluation.nn_angle_gaps(evaluation.cluster_centres(z, d.test_y, d.num_classes))
+        rows.append({"method": method, "seed": seed, "paradigm": get_method(method).paradigm,
+                     "objective": float(obj.iloc[-1]), "cos_dv": float(cos.iloc[-1]),
+                     "infonce": float(h["mi_infonce"].dropna().iloc[-1]), "cos_dv_start": float(cos.iloc[0]),
+                     "cos_dv_min": float(cos.min()), "cos_dv_min_epoch": int(cos.idxmin()),
+                     "objective_min_epoch": int(obj.idxmin()),
+                     **held_out_gaussian_mi(res, d, eps, seed + view_seed_offset),
+                     "nn_gap": float(gaps["mean"]), "nn_gap_min": float(gaps["min"])})
+    return pd.DataFrame(rows)
+
+
+def cases_table(affine: pd.DataFrame, nonlinear: pd.DataFrame, binary: pd.DataFrame, toy: pd.DataFrame,
+                runs: pd.DataFrame, sigmas: tuple[float, ...] = (0.3, 1.0)) -> pd.DataFrame:
+    """The Gaussian MI next to the true MI for every case of chapter 06, means over the seeds.
+
+    Inputs are the per-seed tables of :func:`mi_ssl.theory.affine_invariance`,
+    :func:`~mi_ssl.theory.nonlinear_invariance`, :func:`~mi_ssl.theory.binary_latent_study` (rows for ``sigmas``
+    are used), :func:`~mi_ssl.theory.toy_views_mi`
+    and :func:`run_summary`. Columns ``case, gaussian, truth, truth_kind`` (``"exact"``, or ``"upper bound"`` for
+    trained features, whose true MI is only bounded by the toy views' ``I(x_1; x_2)``), as
+    :func:`mi_ssl.plots.plot_gaussian_vs_true_mi` reads them.
+    """
+    truth, toy_mi = float(affine.truth.mean()), float(toy.mi.mean())
+    cube = nonlinear[nonlinear["map"] == "y -> y^3"]
+    rows = [{"case": "Gaussian views", "gaussian": float(affine.base.mean()), "truth": truth, "truth_kind": "exact"},
+            {"case": "Gaussian, y ↦ y³", "gaussian": float(cube.I_G.mean()), "truth": truth, "truth_kind": "exact"}]
+    for s in sigmas:
+        b = binary[binary.sigma == s]
+        rows.append({"case": f"binary latent, σ={s:g}", "gaussian": float(b.I_G.mean()),
+                     "truth": float(b.true_mi.mean()), "truth_kind": "exact"})
+    rows.append({"case": "toy views (x1, x2)", "gaussian": float(toy.I_G.mean()), "truth": toy_mi,
+                 "truth_kind": "exact"})
+    for m, g in runs.groupby("method", sort=False):
+        rows.append({"case": f"toy, {m} features", "gaussian": float(g.I_G_eps.mean()), "truth": toy_mi,
+                     "truth_kind": "upper bound"})
+    return pd.DataFrame(rows)
