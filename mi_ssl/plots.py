@@ -827,10 +827,12 @@ def plot_probe_seeds(frame: pd.DataFrame, paper: pd.DataFrame | None = None, val
 
 
 def plot_ablation_seeds(frame: pd.DataFrame, families: Mapping[str, Sequence[str]], metrics: Mapping[str, str],
-                        floor: str = "random init") -> Figure:
+                        floor: str = "random init", bands: Sequence[str] = ("top1", "z_top1", "effective_rank")
+                        ) -> Figure:
     """Fig. 4 over seeds (chapter 08): one row of panels per metric, one column per family of variants;
     each (variant, encoder) gets one dot per seed and its mean with a 95 % interval, coloured by its place in
-    the family (parent, ablation, ...). Where ``frame`` has ``floor`` rows, their range over seeds is a band.
+    the family (parent, ablation, ...). For the metrics in ``bands``, the ``floor`` rows' range over seeds is a
+    band (the untrained encoder's std of normalised embeddings is far below the trained ones': not drawn by default).
 
     ``frame`` is :func:`mi_ssl.probing.probe_grid`'s; ``families`` maps a panel title to its methods, parent
     first; ``metrics`` maps a column of ``frame`` to its axis label.
@@ -848,7 +850,7 @@ def plot_ablation_seeds(frame: pd.DataFrame, families: Mapping[str, Sequence[str
             for x, (m, e, _) in enumerate(rows):
                 g = sub[(sub.method == m) & (sub.encoder == e)]
                 _seed_points(ax, x, g[col].to_numpy(float), _ROLE_COLORS[list(methods).index(m) % 5])
-            if len(base) and col in base and base[col].notna().all():
+            if len(base) and col in bands and col in base and base[col].notna().all():
                 _band(ax, base[col].to_numpy(float), "0.3", f"{floor}: range over seeds", "--")
                 ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
             ax.set_xticks(range(len(rows)), [lab for *_, lab in rows] if i == len(metrics) - 1 else [],
@@ -864,7 +866,8 @@ def plot_ablation_seeds(frame: pd.DataFrame, families: Mapping[str, Sequence[str
 def plot_budget(frame: pd.DataFrame, methods: Sequence[str], metrics: Mapping[str, str], encoder: str = "f",
                 floor: str = "random init") -> Figure:
     """How the ablations move with the training budget (chapter 08): each metric against ``train_epochs``,
-    one thin line per (method, seed), the mean over seeds bold; the floor's range over seeds as a band.
+    one thin line with small dots per (method, seed), the mean over seeds bold; the floor's range over seeds as a
+    band.
 
     ``frame`` holds :func:`mi_ssl.probing.probe_grid` rows of several budgets (column ``train_epochs``).
     """
@@ -876,7 +879,7 @@ def plot_budget(frame: pd.DataFrame, methods: Sequence[str], metrics: Mapping[st
             color = _ROLE_COLORS[k % 5]
             for _, s in g.groupby("seed"):
                 s = s.sort_values("train_epochs")
-                ax.plot(s.train_epochs, s[col], color=color, lw=0.7, alpha=0.45)
+                ax.plot(s.train_epochs, s[col], color=color, lw=0.7, alpha=0.45, marker=".", ms=4)
             mean = g.groupby("train_epochs")[col].mean()
             ax.plot(mean.index, mean.values, color=color, lw=2.2, marker="o", label=g.title.iloc[0])
         if len(base) and col in base and base[col].notna().all():

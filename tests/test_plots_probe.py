@@ -70,8 +70,11 @@ def test_ablation_seeds_one_panel_per_metric_and_family():
     assert top_a.get_title() == "(a) SDMI" and top_a.get_ylabel() == "probe (%)"
     assert [sorted(v) for v in _dots(rank_a)] == [[30.0, 31.0, 32.0]] * 2           # f and g
     assert [sorted(v) for v in _dots(top_b)] == [[85.0, 86.0, 87.0]]
-    # the floor's band where the floor has the metric (both rows here)
+    # the floor's band for the metrics in `bands` (both rows by default; none when left out)
     assert [(p.get_y(), p.get_y() + p.get_height()) for p in top_b.patches] == [(78.0, 83.0)]
+    assert [(p.get_y(), p.get_y() + p.get_height()) for p in rank_a.patches] == [(40.0, 40.0)]
+    fig = plots.plot_ablation_seeds(_frame(), fam, {"top1": "probe (%)"}, bands=())
+    assert all(not ax.patches for ax in fig.axes)
     assert [t.get_text() for t in rank_a.get_xticklabels()] == ["SDMI (f)", "SDMI (g)"]
 
 

@@ -178,16 +178,17 @@ def test_chapter_07_paper_path_runs_on_cifar_format_files(tmp_path):
     cmd = [sys.executable, "-m", "papermill", str(ROOT / "book" / "07_linear_probing.ipynb"), str(out),
            "-p", "dataset", "cifar10", "-p", "data_dir", str(tmp_path / "data"), "-p", "device", "cpu",
            "-p", "profile", "paper", "-p", "epochs", "1", "-p", "methods", '["jmi"]', "-p", "train_subset", "128",
-           "-p", "cache_dir", str(tmp_path / "cache"), "-p", "probe_epochs", "20", "-p", "n_threads", "2",
-           "-p", "seeds", "[0]",
+           "-p", "cache_dir", str(tmp_path / "cache"), "-p", "probe_epochs", "20", "-p", "seeds", "[0]",
+           "-p", "workers", "1",
            "--cwd", str(tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     import nbformat
 
     nb = nbformat.read(out, as_version=4)
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "cifar10: 128 train / 40 test, 1 epochs, backbone resnet18" in text
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "cifar10: 128 train / 40 test, 1 epochs, backbone resnet18, seeds [0]" in text
     for row in ("jmi", "random init", "supervised"):
         assert row in text
     runs = list((tmp_path / "cache").rglob("summary.json"))
