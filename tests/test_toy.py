@@ -1,0 +1,134 @@
+"""The toy experiment's seed tables (mi_ssl.toy) against hand-computed geometry and counts."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from mi_ssl import paper, toy
+from mi_ssl.data import SSLData, load_dataset
+from mi_ssl.experiments import run_grid
+from mi_ssl.training import FitResult
+
+
+class _Lookup(nn.Module):
+    """Maps input row ``[k, 0]`` to the fixed direction ``points[k]`` (a stand-in encoder)."""
+
+    def __init__(self, points: torch.Tensor) -> None:
+        super().__init__()
+        self.points = nn.Parameter(points, requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.points[x[:, 0].long()]
+
+
+def _fake(points: np.ndarray, reps: int = 3) -> tuple[FitResult, SSLData]:
+    k = len(points)
+    y = torch.arange(k).repeat(reps)
+    x = torch.stack([y.float(), torch.zeros(len(y))], 1)
+    data = SSLData("fake", "vector", x, y, x, y, k)
+    learner = SimpleNamespace(encoders=lambda: {"f": _Lookup(torch.tensor(points, dtype=torch.float32))})
+    return FitResult(config=None, learner=learner, history=pd.DataFrame(), summary={}), data
+
+
+def _pentagon() -> np.ndarray:
+    a = 2 * np.pi * np.arange(5) / 5
+    return np.stack([np.cos(a), np.sin(a), np.zeros(5)], 1)
+
+
+def test_pentagon_on_a_great_circle_has_72_degree_gaps() -> None:
+    res, data = _fake(_pentagon())
+    g = toy.nn_gaps(res, data)["f"]
+    assert g["mean"] == pytest.approx(72.0, abs=1e-4) and g["sd"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_bipyramid_has_90_degree_gaps_and_population_sd() -> None:
+    a = 2 * np.pi * np.arange(3) / 3
+    bipyramid = np.concatenate([np.stack([np.cos(a), np.sin(a), np.zeros(3)], 1), [[0, 0, 1], [0, 0, -1]]])
+    res, data = _fake(bipyramid)
+    assert toy.nn_gaps(res, data)["f"]["mean"] == pytest.approx(90.0, abs=1e-4)
+    # a pentagon squeezed to a 4-point square + a pole: NN angles 90, 90, 90, 90 (square) and 90 (pole) -> tilt
+    # one square point 30 deg up towards the pole: its NN angle becomes 60, the pole's 60, the rest stay 90
+    sq = np.array([[1, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0], [0, 0, 1.0]])
+    sq[0] = [math.cos(math.radians(30)), 0, math.sin(math.radians(30))]   # 60 deg from the pole
+    res, data = _fake(sq)
+    g = toy.nn_gaps(res, data)["f"]
+    angles = np.array([60, 90, 90, 90, 60])          # tilted point, its two old neighbours, opposite point, pole
+    assert g["mean"] == pytest.approx(angles.mean(), abs=1e-3)
+    assert (g["min"], g["max"]) == pytest.approx((60, 90), abs=1e-3)
+    assert g["sd"] == pytest.approx(angles.std(ddof=0), abs=1e-3)     # population sd, ddof = 0
+
+
+def _gaps(rows: dict[tuple[str, str], list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"method": m, "encoder": e, "seed": s, "mean": v, "min": v, "max": v, "sd": 1.0}
+                         for (m, e), vals in rows.items() for s, v in enumerate(vals)])
+
+
+def test_table2_interval_and_paper_row() -> None:
+    t = toy.table2(_gaps({("jmi", "f"): [80.0, 90.0], ("simclr", "f"): [88.0, 88.2], ("emi", "f"): [1.0, 2.0]}))
+    jmi = t.set_index("method").loc["jmi"]
+    half = 12.706204736 * math.sqrt(50) / math.sqrt(2)             # t_{0.975, 1} * sd / sqrt(n)
+    assert (jmi.ci_low, jmi.ci_high) == pytest.approx((85 - half, 85 + half))
+    assert jmi.paper_mean == paper.TABLE2[("jmi", "f")][0] and bool(jmi.paper_in_ci)
+    simclr = t.set_index("method").loc["simclr"]
+    assert not simclr.paper_in_ci and simclr.paradigm == "JMI"
+    assert math.isnan(t.set_index("method").loc["emi"].paper_mean)
+
+
+def test_concordance_counts_the_papers_pairs() -> None:
+    means = {r: v[0] for r, v in paper.TABLE2.items()}
+    # 9 rows, 36 pairs; SDMI f/g (0.70 apart) and Barlow Twins/VICReg (0.53) are ties at 1 degree
+    assert toy.concordance(means) == (34, 34)
+    assert toy.concordance({r: -v for r, v in means.items()}) == (0, 34)
+    swapped = {**means, ("jmi", "f"): means[("simclr", "f")] - 1}     # JMI below SimCLR, above SDMI and below
+    agree, pairs = toy.concordance(swapped)
+    # JMI now sits below SimCLR (65.8) and above MoCo (49.6): it loses its order with SimCLR, BT, VICReg,
+    # SDMI f and SDMI g
+    assert (agree, pairs) == (34 - 5, 34)
+
+
+def test_affects() -> None:
+    assert toy.affects("tau", "sdmi") and toy.affects("tau", "simclr")
+    assert not toy.affects("tau", "byol") and not toy.affects("tau", "barlow_twins")
+    assert all(toy.affects("sgd_momentum", m) for m in ("byol", "sdmi", "vicreg"))
+
+
+def test_seed_values_sorted_and_checked() -> None:
+    g = _gaps({("jmi", "f"): [3.0, 1.0]}).iloc[::-1]
+    assert toy.seed_values(g, "jmi").tolist() == [3.0, 1.0]
+    with pytest.raises(ValueError, match="method='sdmi'"):
+        toy.seed_values(g, "sdmi")
+
+
+def test_sweep_reuses_unaffected_methods_and_trains_the_rest() -> None:
+    data = load_dataset("gaussian", seed=0)
+    kw = dict(epochs=2, track_every=0, tau=0.5, workers=1)
+    base = run_grid(["jmi", "byol"], [0], "gaussian", lambda seed: data, **kw)
+    base_gaps = toy.gap_frame(base, {0: data})
+    frame = toy.sweep(["jmi", "byol"], [0], [{"tau": 0.5}, {"tau": 0.1}], {"tau": 0.5}, base_gaps,
+                      lambda seed: data, epochs=2, track_every=0, workers=1)
+    assert sorted(set(frame.setting)) == ["base", "tau=0.1"]
+    moved = frame[frame.setting == "tau=0.1"].set_index(["method", "encoder"])
+    assert (moved.tau == 0.1).all() and len(moved) == 3                       # jmi f, byol f and g
+    before = base_gaps.set_index(["method", "encoder"])
+    assert moved.loc[("byol", "g"), "mean"] == before.loc[("byol", "g"), "mean"]   # tau does not touch BYOL: re-used
+    alone = run_grid(["jmi"], [0], "gaussian", lambda seed: data, epochs=2, track_every=0, tau=0.1, workers=1)
+    assert moved.loc[("jmi", "f"), "mean"] == toy.gap_frame(alone, {0: data}).set_index("method").loc["jmi", "mean"]
+    assert moved.loc[("jmi", "f"), "mean"] != before.loc[("jmi", "f"), "mean"]
+    with pytest.raises(ValueError, match="lambd"):
+        toy.sweep(["jmi"], [0], [{"lambd": 1.0}], {"tau": 0.5}, base_gaps, lambda seed: data)
+
+
+def test_mono_frame_one_row_per_curve() -> None:
+    h = pd.DataFrame({"epoch": range(5), "mi_cos_dv": [0, 1, 2, 3, 4.0], "mi_infonce": [4, 3, 2, 1, 0.0]})
+    res = FitResult(config=None, learner=None, history=h, summary={})
+    m = toy.mono_frame({("sdmi", 0): res, ("jmi", 1): res}, ("mi_cos_dv", "mi_infonce"))
+    assert len(m) == 4 and set(m.paradigm) == {"SDMI", "JMI"}
+    assert m.set_index(["method", "estimator"]).loc[("sdmi", "mi_cos_dv"), "spearman"] == pytest.approx(1.0)
+    assert m.set_index(["method", "estimator"]).loc[("jmi", "mi_infonce"), "spearman"] == pytest.approx(-1.0)
