@@ -11,10 +11,13 @@ reads finished runs and returns long tables, one row per run (and encoder, or es
   paper's row, and whether the paper's value lies in our interval;
 * :func:`sweep` — the same gaps when one setting changes (temperature, optimiser momentum), re-using the
   base runs for the methods a setting does not touch;
-* :func:`within` / :func:`concordance` — at which settings a paper row falls in our interval, and how much
-  of the paper's ordering of the rows a setting reproduces;
+* :func:`within` / :func:`elsewhere` / :func:`concordance` — at which settings a paper row falls in our
+  interval (and only there), and how much of the paper's ordering of the rows a setting reproduces;
 * :func:`mono_frame` — :func:`mi_ssl.experiments.monotonicity` of every tracked MI curve, one row per
-  (method, seed, estimator).
+  (method, seed, estimator);
+* :func:`comparisons` / :func:`comparison_table` — paired comparisons of methods seed by seed;
+* :func:`order_verdict`, :func:`table2_claims`, :func:`ordering_claims` — the verdicts the chapter records
+  (:mod:`mi_ssl.claims`): Table 2's rows and the orderings Section 4.3 reads from it.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from typing import Any
 
 import pandas as pd
 
-from . import evaluation, experiments, paper, stats
+from . import claims, evaluation, experiments, paper, stats
 from .data.base import SSLData
 from .methods import METHODS, get_method
 from .training import FitResult
 
 __all__ = ["GAP_COLUMNS", "nn_gaps", "gap_frame", "table2", "seed_values", "affects", "sweep", "within",
-           "concordance", "mono_frame"]
+           "elsewhere", "concordance", "concordance_by", "mono_frame", "comparisons", "comparison_table",
+           "strongest", "order_verdict", "interval_text", "table2_claims", "ordering_claims"]
 
 #: The per-run statistics of the five NN angles (degrees), as in the paper's Table 2.
 GAP_COLUMNS = ("mean", "min", "max", "sd")
@@ -150,6 +154,15 @@ def within(frame: pd.DataFrame, by: str | list[str] = "setting", level: float = 
     return pd.concat(out, ignore_index=True)
 
 
+def elsewhere(by_setting: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``by_setting`` (:func:`within`, ``"base"`` skipped) where the paper's mean lies inside our interval
+    although it lies outside at the chapter's setting (``table``, :func:`table2`)."""
+    outside = {(m, e) for m, e, ok in zip(table["method"], table["encoder"], table["paper_in_ci"]) if not ok}
+    keep = [ok and st != "base" and (m, e) in outside for m, e, st, ok in
+            zip(by_setting["method"], by_setting["encoder"], by_setting["setting"], by_setting["paper_in_ci"])]
+    return by_setting[keep]
+
+
 def concordance(means: Mapping[tuple[str, str], float], tie: float = 1.0) -> tuple[int, int]:
     """How much of the paper's ordering of Table 2's rows ``means`` reproduces: ``(agreeing, pairs)``.
 
@@ -168,6 +181,15 @@ def concordance(means: Mapping[tuple[str, str], float], tie: float = 1.0) -> tup
     return int(agree), pairs
 
 
+def concordance_by(by_setting: pd.DataFrame, tie: float = 1.0) -> pd.DataFrame:
+    """:func:`concordance` of each setting of ``by_setting`` (:func:`within`): ``setting, agreeing, pairs``."""
+    rows = []
+    for st, t in by_setting.groupby("setting", sort=False):
+        agree, pairs = concordance(dict(zip(zip(t["method"], t["encoder"]), t["mean"])), tie)
+        rows.append({"setting": st, "agreeing": agree, "pairs": pairs})
+    return pd.DataFrame(rows)
+
+
 def mono_frame(grid: Grid, estimators: Sequence[str] = ("mi_cos_dv", "mi_infonce", "mi_jsd")) -> pd.DataFrame:
     """:func:`mi_ssl.experiments.monotonicity` of every MI curve: one row per (method, seed, estimator)."""
     rows = []
@@ -176,3 +198,106 @@ def mono_frame(grid: Grid, estimators: Sequence[str] = ("mi_cos_dv", "mi_infonce
             rows.append({"method": method, "seed": seed, "estimator": est,
                          "paradigm": get_method(method).paradigm, **experiments.monotonicity(res.history[est])})
     return pd.DataFrame(rows)
+
+
+def comparisons(gaps: pd.DataFrame, pairs: Iterable[tuple[str, str]], encoder: str = "f"
+                ) -> dict[tuple[str, str], stats.Paired]:
+    """``{(a, b): stats.paired(a, b)}``: the per-seed difference of the mean gaps of methods ``a`` and ``b``."""
+    return {(a, b): stats.paired(seed_values(gaps, a, encoder), seed_values(gaps, b, encoder)) for a, b in pairs}
+
+
+def comparison_table(cmp: Mapping[tuple[str, str], stats.Paired]) -> pd.DataFrame:
+    """:func:`comparisons` as a table: ``a, b``, the mean difference, its 95 % interval, seeds won, verdict."""
+    return pd.DataFrame([{"a": a, "b": b, "a − b (°)": p.mean, "95% interval": f"{p.low:+.1f} to {p.high:+.1f}",
+                          "seeds a ahead": p.wins, "seeds b ahead": p.losses, "verdict": stats.verdict(p, a, b)}
+                         for (a, b), p in cmp.items()])
+
+
+def strongest(table: pd.DataFrame, paradigm: str, exclude: str, encoder: str = "f") -> str:
+    """The method of ``paradigm`` other than ``exclude`` with the largest mean gap in ``table`` (:func:`table2`)."""
+    sub = table[(table["paradigm"] == paradigm) & (table["method"] != exclude) & (table["encoder"] == encoder)]
+    if sub.empty:
+        raise ValueError(f"table has no {paradigm}-paradigm method other than {exclude!r}")
+    return str(sub.sort_values("mean").iloc[-1]["method"])
+
+
+def order_verdict(p: stats.Paired) -> str:
+    """The verdict on a claim "a > b" from the paired interval of ``a - b``: ``"holds"`` (above 0), ``"tie"``
+    (contains 0, or one seed: no interval) or ``"does not hold"`` (below 0)."""
+    return {"tie": "tie"}.get(stats.verdict(p), "holds" if p.low > 0 else "does not hold")
+
+
+def interval_text(s: stats.Summary | stats.Paired, unit: str = "°") -> str:
+    """``"85.4° (95% CI 75.8 to 95.0, n=5)"``: a summary or a paired difference (signed) as claim text."""
+    sign = "+" if isinstance(s, stats.Paired) else ""
+    return f"{s.mean:{sign}.1f}{unit} (95% CI {s.low:{sign}.1f} to {s.high:{sign}.1f}, n={s.n})"
+
+
+def table2_claims(table: pd.DataFrame, by_setting: pd.DataFrame | None, seeds: Sequence[int], *, anchor: str,
+                  setting: str) -> list[claims.Claim]:
+    """One claim per row of the paper's Table 2 (rows of ``table`` that :data:`mi_ssl.paper.TABLE2` has).
+
+    The verdict: ``"holds"`` when the paper's mean lies in our 95 % interval (``table``, :func:`table2`, at the
+    chapter's ``setting``); ``"holds under stated setting"`` when it does not there but does at some setting of
+    ``by_setting`` (:func:`within` of a :func:`sweep`; its ``"base"`` rows are skipped), which the claim names;
+    ``"does not hold"`` otherwise.
+    """
+    out = []
+    found = elsewhere(by_setting, table) if by_setting is not None else None
+    for r in table.itertuples():
+        if (r.method, r.encoder) not in paper.TABLE2:
+            continue
+        verdict, where = ("holds", setting) if r.paper_in_ci else ("does not hold", setting)
+        if found is not None:
+            hit = found[(found["method"] == r.method) & (found["encoder"] == r.encoder)]
+            if len(hit):
+                verdict = "holds under stated setting"
+                where = f"{setting}; but with {' or '.join(hit['setting'])} ({int(hit['n'].iloc[0])} seeds)"
+        enc = "" if r.encoder == "f" else f", encoder {r.encoder}"
+        ours = stats.Summary(int(r.n), r.mean, r.sd, r.ci_low, r.ci_high, ())
+        out.append(claims.Claim(
+            key=f"table2_{r.method}_{r.encoder}", claim=f"Table 2 row: mean NN angle gap of {r.method}{enc}",
+            paper=f"{r.paper_mean:.2f}° (Table 2)", ours=interval_text(ours), verdict=verdict, setting=where,
+            anchor=anchor, seeds=tuple(int(s) for s in seeds)))
+    return out
+
+
+def ordering_claims(table: pd.DataFrame, cmp: Mapping[tuple[str, str], stats.Paired], seeds: Sequence[int], *,
+                    anchor: str, setting: str) -> list[claims.Claim]:
+    """The orderings Section 4.3 reads from Table 2, each from the paired comparisons ``cmp`` (:func:`comparisons`,
+    which must hold ``("jmi", m)`` for every other method of ``table`` and ``("sdmi", m)`` for the SDMI-paradigm ones).
+
+    * ``jmi_largest`` — the JMI prototype has the largest gap: ``"holds"`` if its paired interval is above zero
+      against every other method, ``"does not hold"`` if below zero against one, ``"tie"`` otherwise;
+    * ``jmi_vs_closest_jmi`` / ``jmi_vs_simclr`` / ``sdmi_vs_sdmi_paradigm`` — JMI against its closest
+      JMI-paradigm competitor (:func:`strongest`) and against SimCLR, SDMI ``f`` against the strongest other
+      SDMI-paradigm method: :func:`order_verdict`.
+    """
+    p = {k: v[0] for k, v in paper.TABLE2.items()}
+    jmi = {b: d for (a, b), d in cmp.items() if a == "jmi"}
+    lead = ("holds" if all(d.low > 0 for d in jmi.values()) else
+            "does not hold" if any(d.high < 0 for d in jmi.values()) else "tie")
+    ties = [b for b, d in jmi.items() if stats.verdict(d) == "tie"]
+    closest, rival = strongest(table, "JMI", "jmi"), strongest(table, "SDMI", "sdmi")
+    jmi_mean = float(table[(table["method"] == "jmi") & (table["encoder"] == "f")]["mean"].iloc[0])
+
+    def claim(key: str, text: str, paper_text: str, ours: str, verdict: str) -> claims.Claim:
+        return claims.Claim(key=key, claim=text, paper=paper_text, ours=ours, verdict=verdict, setting=setting,
+                            anchor=anchor, seeds=tuple(int(s) for s in seeds))
+
+    def versus(a: str, b: str) -> tuple[str, str]:
+        return f"{a} − {b}: {interval_text(cmp[(a, b)])}", order_verdict(cmp[(a, b)])
+
+    return [
+        claim("jmi_largest", "The JMI prototype separates the clusters most (largest mean NN gap)",
+              f"{p[('jmi', 'f')]:.2f}°, the largest row (Table 2; Section 4.3)",
+              f"{jmi_mean:.1f}°; paired ties with: {', '.join(ties) or 'none'}", lead),
+        claim("jmi_vs_closest_jmi", f"JMI ahead of its closest JMI-paradigm competitor ({closest} here)",
+              f"{p[('jmi', 'f')]:.2f}° vs {p[('vicreg', 'f')]:.2f}° (VICReg; Table 2, Section 4.3)",
+              *versus("jmi", closest)),
+        claim("jmi_vs_simclr", "JMI prototype ahead of SimCLR",
+              f"{p[('jmi', 'f')]:.2f}° vs {p[('simclr', 'f')]:.2f}° (Table 2)", *versus("jmi", "simclr")),
+        claim("sdmi_vs_sdmi_paradigm", f"SDMI prototype ahead of the strongest other SDMI-paradigm method "
+              f"({rival} here)", f"{p[('sdmi', 'f')]:.2f}° vs {p[('mocov3', 'f')]:.2f}° (MoCo; Table 2, Section 4.3)",
+              *versus("sdmi", rival)),
+    ]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from mi_ssl import paper, toy
+from mi_ssl import paper, stats, toy
 from mi_ssl.data import SSLData, load_dataset
 from mi_ssl.experiments import run_grid
 from mi_ssl.training import FitResult
@@ -132,3 +132,62 @@ def test_mono_frame_one_row_per_curve() -> None:
     assert len(m) == 4 and set(m.paradigm) == {"SDMI", "JMI"}
     assert m.set_index(["method", "estimator"]).loc[("sdmi", "mi_cos_dv"), "spearman"] == pytest.approx(1.0)
     assert m.set_index(["method", "estimator"]).loc[("jmi", "mi_infonce"), "spearman"] == pytest.approx(-1.0)
+
+
+def test_order_verdict_reads_the_paired_interval() -> None:
+    assert toy.order_verdict(stats.paired([5.0, 6.0, 7.0], [1.0, 1.5, 2.0])) == "holds"
+    assert toy.order_verdict(stats.paired([1.0, 1.5, 2.0], [5.0, 6.0, 7.0])) == "does not hold"
+    assert toy.order_verdict(stats.paired([1.0, 3.0, 2.0], [2.0, 2.0, 2.0])) == "tie"
+    assert toy.interval_text(stats.paired([1.0, 3.0], [1.0, 1.0])).startswith("+1.0° (95% CI -11.7 to +13.7")
+
+
+def test_table2_claims_verdict_rule() -> None:
+    gaps = _gaps({("jmi", "f"): [80.0, 90.0], ("simclr", "f"): [88.0, 88.2], ("sdmi", "f"): [60.0, 60.5],
+                  ("emi", "f"): [1.0, 2.0]})
+    table = toy.table2(gaps)
+    moved = _gaps({("jmi", "f"): [10.0, 11.0], ("simclr", "f"): [65.0, 66.0], ("sdmi", "f"): [10.0, 10.5]})
+    by = toy.within(pd.concat([gaps.assign(setting="base"), moved.assign(setting="tau=0.1")]))
+    got = {c.key: c for c in toy.table2_claims(table, by, [0, 1], anchor="toy-table2", setting="tau=0.5")}
+    assert set(got) == {"table2_jmi_f", "table2_simclr_f", "table2_sdmi_f"}          # EMI is not in Table 2
+    assert got["table2_jmi_f"].verdict == "holds" and got["table2_jmi_f"].setting == "tau=0.5"
+    assert got["table2_simclr_f"].verdict == "holds under stated setting"           # 65.8 in [65, 66] +- t
+    assert "tau=0.1" in got["table2_simclr_f"].setting
+    assert got["table2_sdmi_f"].verdict == "does not hold"
+    assert got["table2_jmi_f"].paper == "88.26° (Table 2)" and got["table2_jmi_f"].seeds == (0, 1)
+
+
+def test_comparisons_pair_by_seed_and_strongest() -> None:
+    gaps = _gaps({("jmi", "f"): [90.0, 72.0, 89.0], ("simclr", "f"): [89.0, 72.0, 72.0],
+                  ("vicreg", "f"): [50.0, 55.0, 60.0]})
+    cmp = toy.comparisons(gaps, [("jmi", "simclr"), ("jmi", "vicreg")])
+    assert cmp[("jmi", "simclr")].mean == pytest.approx(6.0) and cmp[("jmi", "simclr")].wins == 2
+    t = toy.comparison_table(cmp)
+    assert t["verdict"].tolist() == ["tie", "jmi > vicreg"] and t["seeds a ahead"].tolist() == [2, 3]
+    table = toy.table2(gaps)
+    assert toy.strongest(table, "JMI", "jmi") == "simclr"                 # 77.7 vs VICReg's 55
+    with pytest.raises(ValueError, match="SDMI-paradigm"):
+        toy.strongest(table, "SDMI", "sdmi")
+
+
+def test_elsewhere_and_concordance_by_setting() -> None:
+    gaps = _gaps({("jmi", "f"): [88.0, 88.5], ("simclr", "f"): [88.4, 88.6]})      # SimCLR ahead: against the paper
+    moved = _gaps({("jmi", "f"): [88.0, 88.5], ("simclr", "f"): [65.0, 66.0]})
+    by = toy.within(pd.concat([gaps.assign(setting="base"), moved.assign(setting="tau=0.1")]))
+    hit = toy.elsewhere(by, toy.table2(gaps))
+    # JMI's 88.26 is inside at the chapter's setting already: only SimCLR's row moves in
+    assert hit[["method", "setting"]].values.tolist() == [["simclr", "tau=0.1"]]
+    c = toy.concordance_by(by).set_index("setting")
+    assert c.loc["base"].tolist() == [0, 1] and c.loc["tau=0.1"].tolist() == [1, 1]
+
+
+def test_ordering_claims_verdicts() -> None:
+    gaps = _gaps({("jmi", "f"): [90.0, 72.0, 89.0], ("simclr", "f"): [89.0, 72.0, 72.0],
+                  ("vicreg", "f"): [50.0, 55.0, 60.0], ("sdmi", "f"): [71.5, 71.7, 71.6],
+                  ("mocov3", "f"): [40.0, 50.0, 45.0]})
+    cmp = toy.comparisons(gaps, [("jmi", "simclr"), ("jmi", "vicreg"), ("jmi", "sdmi"), ("jmi", "mocov3"),
+                                 ("sdmi", "mocov3")])
+    got = {c.key: c for c in toy.ordering_claims(toy.table2(gaps), cmp, [0, 1, 2], anchor="a", setting="s")}
+    assert got["jmi_largest"].verdict == "tie" and "simclr" in got["jmi_largest"].ours
+    assert got["jmi_vs_simclr"].verdict == "tie" and got["jmi_vs_closest_jmi"].claim.endswith("(simclr here)")
+    assert got["sdmi_vs_sdmi_paradigm"].verdict == "holds" and "mocov3" in got["sdmi_vs_sdmi_paradigm"].claim
+    assert "74.47° vs 49.64°" in got["sdmi_vs_sdmi_paradigm"].paper
