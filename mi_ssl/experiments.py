@@ -19,6 +19,7 @@ The chapters call these; nothing here trains by itself — every run goes throug
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -71,11 +72,26 @@ def data_fingerprint(data: SSLData) -> str:
     return h.hexdigest()[:12]
 
 
+@functools.cache
+def _source_digest(root: Path | None = None) -> str:
+    """A digest of the code a run executes: every ``**/*.py`` file (path and contents, sorted by path) of the
+    package at ``root`` (default: the ``mi_ssl`` imported here). Computed once per process and root (the
+    package does not change under a running process; reading ~100 files once costs milliseconds)."""
+    root = Path(__file__).resolve().parent if root is None else Path(root)
+    h = hashlib.sha1()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def run_key(cfg: TrainConfig, data: SSLData | None = None, extra: str = "") -> str:
-    """The cache key of a run: its full config, the data it trains on when given, and ``extra``."""
+    """The cache key of a run: its full config, the data it trains on when given, ``extra``, and the package's
+    source (:func:`_source_digest`): after any change to the code a cached run is trained again, never re-used
+    with results of the old code."""
     blob = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str) + extra
     if data is not None:
         blob += "|data:" + data_fingerprint(data)
+    blob += "|code:" + _source_digest()
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
@@ -203,9 +219,11 @@ def run_methods(methods: Iterable[str], dataset: str, data: SSLData | None = Non
 
 
 def _embed(encoder: torch.nn.Module, data: SSLData, x: torch.Tensor) -> torch.Tensor:
-    """Embeddings ``[N, D]`` (float32, CPU) of the un-augmented inputs ``x``, the encoder in eval mode."""
+    """Unit-norm embeddings ``[N, D]`` (float32, CPU) of the un-augmented inputs ``x``, the encoder in eval mode:
+    the toy's centres and NN angles live on the sphere whatever the method's loss sees (its registry row)."""
     with evaluating(encoder):
-        return encoder(data.to_float(x.to(next(encoder.parameters()).device))).float().cpu()
+        z = encoder(data.to_float(x.to(next(encoder.parameters()).device))).float()
+    return torch.nn.functional.normalize(z, dim=1).cpu()
 
 
 def centre_tracker(data: SSLData | None, n: int | None = None):

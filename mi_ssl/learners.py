@@ -1,6 +1,10 @@
 """Building a learner: a method's networks (:mod:`mi_ssl.networks`) wired into its update rule
 (:mod:`mi_ssl.paradigms`) as the registry row (:mod:`mi_ssl.methods`) says, seeded by the config.
 
+From the row come the update rule and predictor, how the projection head ends (``head_end``), what the
+loss sees (``loss_on``: the l2-normalised or the raw embedding) and the factor to the published loss
+(:meth:`~mi_ssl.methods.Method.loss_factor`).
+
 * :func:`build_learner` — the self-supervised learner of ``config.method``;
 * :func:`build_supervised` — the supervised ceiling on the same backbone and seed.
 """
@@ -12,7 +16,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .data.base import SSLData
-from .methods import get_method
+from .methods import Method, get_method
 from .networks import Encoder, Predictor, Projector, build_backbone
 from .objectives import get_objective
 from .paradigms import AlternatingEM, JointStep, Learner, Supervised, TargetNetwork
@@ -24,9 +28,10 @@ def _input_shape(data: SSLData | tuple[int, ...]) -> tuple[int, ...]:
     return tuple(data) if isinstance(data, tuple) else data.input_shape
 
 
-def _encoder(cfg: TrainConfig, input_shape: tuple[int, ...]) -> Encoder:
+def _encoder(cfg: TrainConfig, input_shape: tuple[int, ...], method: Method) -> Encoder:
     backbone = build_backbone(cfg.backbone, input_shape)
-    projector = Projector(backbone.feature_dim, cfg.proj_hidden, cfg.proj_dim, layers=cfg.proj_layers)
+    projector = Projector(backbone.feature_dim, cfg.proj_hidden, cfg.proj_dim, layers=cfg.proj_layers,
+                          last_bn=method.head_end == "bn")
     return Encoder(backbone, projector)
 
 
@@ -40,17 +45,18 @@ def build_learner(cfg: TrainConfig, data: SSLData | tuple[int, ...]) -> Learner:
     m = get_method(cfg.method)
     objective = get_objective(m.objective)
     kwargs = cfg.objective_kwargs()
-    f = _encoder(cfg, input_shape)
+    how = {"loss_on": m.loss_on, "loss_scale": m.loss_factor(kwargs)}
+    f = _encoder(cfg, input_shape, m)
     dim = cfg.proj_dim if cfg.proj_layers > 0 else f.backbone.feature_dim
     if m.update == "joint":
-        return JointStep(f, objective, kwargs)
+        return JointStep(f, objective, kwargs, **how)
     if m.update == "em":
-        g = _encoder(cfg, input_shape)  # independently initialised (the RNG has moved on)
+        g = _encoder(cfg, input_shape, m)  # independently initialised (the RNG has moved on)
         pf = Predictor(dim, cfg.pred_hidden) if m.predictor == "both" else None
         pg = Predictor(dim, cfg.pred_hidden) if m.predictor == "both" else None
-        return AlternatingEM(f, g, objective, kwargs, predictor_f=pf, predictor_g=pg)
+        return AlternatingEM(f, g, objective, kwargs, predictor_f=pf, predictor_g=pg, **how)
     pred = Predictor(dim, cfg.pred_hidden) if m.predictor == "online" else None
-    return TargetNetwork(f, objective, kwargs, predictor=pred, target=m.update, momentum=cfg.momentum)
+    return TargetNetwork(f, objective, kwargs, predictor=pred, target=m.update, momentum=cfg.momentum, **how)
 
 
 def build_supervised(cfg: TrainConfig, data: SSLData) -> Supervised:

@@ -15,7 +15,7 @@ Backbones (paper Section 4.2 and Tables 3, 5, 6):
 =================  ===========================  ==================  =============
 name               input ``[N, ...]``           ``feature_dim``     used for
 =================  ===========================  ==================  =============
-``toy_mlp``        ``[N, 2]``                   3 (unit sphere)     ``gaussian``
+``toy_mlp``        ``[N, 2]``                   3                   ``gaussian``
 ``digits_cnn``     ``[N, 1, 8, 8]``             128                 ``digits``
 ``mnist1d_cnn``    ``[N, 1, 40]``               128                 ``mnist1d``
 ``resnet18``       ``[N, 3, H, W]``             512                 CIFAR, TinyImageNet
@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 import torchvision
 from torch import nn
 
@@ -54,13 +53,15 @@ __all__ = [
 
 # --------------------------------------------------------------------------- backbones
 class ToyMLP(nn.Module):
-    """The paper's toy encoder for the 2-D Gaussian mixture (Section 4.2).
+    """The paper's toy encoder for the 2-D Gaussian mixture (Section 4.2), without its last step.
 
-    ``Linear(2 -> 64, bias) -> BatchNorm1d -> ReLU -> Linear(64 -> 3) -> BatchNorm1d -> L2-normalise``.
-
-    Input ``[N, in_dim]`` float; output ``[N, 3]`` rows of unit L2 norm (points on the sphere
-    ``S^2``). ``feature_dim = out_dim = 3``. Because the output is already on the sphere, the toy
-    uses no projector (``Projector(..., layers=0)``).
+    ``Linear(2 -> 64, bias) -> BatchNorm1d -> ReLU -> Linear(64 -> 3) -> BatchNorm1d``: input ``[N, in_dim]``
+    float, output the embedding ``[N, 3]`` (``feature_dim = out_dim = 3``; the toy uses no projector,
+    ``Projector(..., layers=0)``). The paper ends this encoder with an l2-normalisation onto the sphere
+    ``S^2``; here that step is not part of the network but of the method: the learner applies it before a
+    loss whose registry row says ``loss_on="normalised"`` (the cosine critics) and not before Barlow Twins',
+    VICReg's or EMI's (:attr:`mi_ssl.methods.Method.loss_on`). The evaluation on the sphere (NN angle gaps,
+    cluster centres) normalises the output itself.
     """
 
     def __init__(self, in_dim: int = 2, hidden_dim: int = 64, out_dim: int = 3) -> None:
@@ -77,8 +78,8 @@ class ToyMLP(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [N, in_dim]`` -> ``[N, 3]`` with unit-norm rows."""
-        return F.normalize(self.net(x), dim=1)
+        """``x [N, in_dim]`` -> ``z [N, out_dim]`` (not normalised)."""
+        return self.net(x)
 
 
 def _conv_bn_relu(conv: type[nn.Module], c_in: int, c_out: int, **kw: Any) -> list[nn.Module]:
@@ -214,15 +215,18 @@ def build_backbone(name: str, input_shape: Sequence[int], **kw: Any) -> nn.Modul
 
 # --------------------------------------------------------------------------- heads
 class Projector(nn.Module):
-    """MLP projection head ``[N, in_dim] -> [N, out_dim]`` (SimSiam / BYOL style).
+    """MLP projection head ``[N, in_dim] -> [N, out_dim]``.
 
     ``layers`` linear layers; every one but the last is followed by ``BatchNorm1d`` and ``ReLU``
-    (those linears have no bias: the BN that follows would cancel it). With ``last_bn`` the output
-    goes through a non-affine ``BatchNorm1d`` (SimSiam's choice), otherwise the last linear keeps
-    its bias (BYOL's). ``layers=2``: ``Linear-BN-ReLU-Linear[-BN]``; ``layers=3`` adds one hidden
-    block (paper Table 5 picks 2 or 3 per method); ``layers=1`` is a single linear map.
-    ``layers=0`` is ``Identity`` (then ``out_dim`` must equal ``in_dim``; ``hidden_dim`` is ignored
-    for 0 and 1 layers), used for the toy whose backbone already ends on the sphere.
+    (those linears have no bias: the BN that follows would cancel it). How the head ends is the
+    method's (:attr:`mi_ssl.methods.Method.head_end`): with ``last_bn`` the output goes through a
+    non-affine ``BatchNorm1d`` (``head_end="bn"``: SimSiam, MoCo-v3), otherwise the last linear keeps its
+    bias and nothing follows it (``head_end="linear"``: BYOL, SimCLR, Barlow Twins, VICReg; the bias has
+    no gradient under the last two, whose losses centre each dimension). ``layers=2``:
+    ``Linear-BN-ReLU-Linear[-BN]``; ``layers=3`` adds one hidden block (paper Table 5 picks 2 or 3 per
+    method); ``layers=1`` is a single linear map. ``layers=0`` is ``Identity`` (then ``out_dim`` must
+    equal ``in_dim``; ``hidden_dim`` is ignored for 0 and 1 layers), used for the toy, whose backbone
+    already maps to the 3-D embedding.
     """
 
     def __init__(

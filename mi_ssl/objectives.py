@@ -79,7 +79,8 @@ def joint_only(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.1) -> torch.Te
 
 
 def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """``-mean_i cos(p_i, z_i)`` (SimSiam's ``D(p, z)``; BYOL's ``2 - 2 cos`` up to constants), paper Eq. 7.
+    """``-mean_i cos(p_i, z_i)`` (SimSiam's ``D(p, z)``; BYOL's ``2 - 2 cos`` up to a constant and the factor its
+    registry row applies), paper Eq. 7.
 
     ``p, z``: ``[N, D]``, ``N >= 1``; range ``[-1, 1]``.
     """
@@ -113,7 +114,9 @@ def moco_infonce(q: torch.Tensor, k: torch.Tensor, tau: float = 0.1) -> torch.Te
     ``L = -mean_i log softmax_j(cos(q_i, k_j)/tau)[i]``: the batch's other keys are the negatives
     (MoCo-v3 has no queue). Equals ``log N - I_InfoNCE`` (paper Eq. 20,
     :func:`mi_ssl.bounds.cos_infonce_estimate`), in ``[0, log N + 2/tau]``. MoCo-v3's reference code
-    multiplies this by ``2 tau``; we report the loss in nats and leave scaling to the learning rate.
+    multiplies this by ``2 tau`` per view order and sums the two orders; this function stays in nats and the
+    registry's loss scale (``4 tau`` on the symmetrised loss, :attr:`mi_ssl.methods.Method.loss_scale`) is applied
+    by the learner.
     """
     q, k = _inputs(q, k, names=("q", "k"))
     return math.log(q.shape[0]) - bounds.cos_infonce_estimate(q, k, tau)

@@ -22,7 +22,12 @@ In every rule the frozen branch is evaluated under ``torch.no_grad()``: it never
 graph, so an SDMI step holds the activations of one encoder only.
 
 All losses are symmetrised over the two view orders, ``1/2 [l(a_1, b_2) + l(a_2, b_1)]``, as in the
-paper's Algorithms 1-2. Under ``torchrun`` a learner is given a ``gather`` (rows of every process, with
+paper's Algorithms 1-2, then multiplied by the method's ``loss_scale`` (the factor to its published loss). What
+the objective sees is the method's too (``loss_on``, :attr:`mi_ssl.methods.Method.loss_on`): ``"normalised"``
+l2-normalises each of its inputs (the encoder's output, or the predictor's where there is one) first,
+``"embedding"`` passes them as the networks computed them. The encoders themselves never normalise.
+
+Under ``torchrun`` a learner is given a ``gather`` (rows of every process, with
 gradient: :func:`mi_ssl.distributed.prepare_learner` sets it), so whole-batch objectives see the global batch;
 this module knows nothing about processes.
 """
@@ -37,8 +42,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_real
+
 Objective = Callable[..., torch.Tensor]
 Gather = Callable[[torch.Tensor], torch.Tensor]
+
+#: What an objective may be applied to (as :data:`mi_ssl.methods.LOSS_ON`).
+_LOSS_ON = ("embedding", "normalised")
 
 __all__ = ["Learner", "JointStep", "AlternatingEM", "TargetNetwork", "Supervised", "symmetric"]
 
@@ -67,6 +77,9 @@ class Learner(nn.Module, ABC):
     every process's rows with gradient, applied before the objective. ``uses_labels``: minibatches are one view
     and its labels ``(v, y)`` instead of two views. ``first_stream``: the random stream of the first pass of an
     epoch (:func:`mi_ssl.data.views.epoch_generator`).
+
+    ``loss_on``: ``"embedding"`` (default) — the objective sees the branch outputs as computed; ``"normalised"`` —
+    each row is l2-normalised first. ``loss_scale > 0``: the symmetrised loss is multiplied by it.
     """
 
     phases: tuple[str, ...] = ()
@@ -74,10 +87,15 @@ class Learner(nn.Module, ABC):
     uses_labels: bool = False
     first_stream: int = 0
 
-    def __init__(self, objective: Objective, objective_kwargs: dict | None = None) -> None:
+    def __init__(self, objective: Objective, objective_kwargs: dict | None = None, *, loss_on: str = "embedding",
+                 loss_scale: float = 1.0) -> None:
         super().__init__()
+        if loss_on not in _LOSS_ON:
+            raise ValueError(f"loss_on={loss_on!r} is unknown; allowed: {', '.join(_LOSS_ON)}")
         self.objective = objective
         self.objective_kwargs = dict(objective_kwargs or {})
+        self.loss_on = loss_on
+        self.loss_scale = check_real(loss_scale, "loss_scale", positive=True)
 
     # -- what fit() needs ------------------------------------------------------------------
     @abstractmethod
@@ -108,15 +126,24 @@ class Learner(nn.Module, ABC):
             raise ValueError(f"phase must be one of {self.phases} for {type(self).__name__}, got {phase!r}")
 
     def _objective(self, a1, a2, b1, b2) -> torch.Tensor:
+        # each distinct tensor is gathered/normalised once (JMI passes z1, z2 twice), so that `symmetric` still
+        # sees a1 is b1 and evaluates a symmetric objective once
+        def once(fn: Callable[[torch.Tensor], torch.Tensor], ts: tuple) -> tuple:
+            done: dict[int, torch.Tensor] = {}
+            for t in ts:
+                if id(t) not in done:
+                    done[id(t)] = fn(t)
+            return tuple(done[id(t)] for t in ts)
+
+        ts = (a1, a2, b1, b2)
         if self.gather is not None:
-            # whole-batch objectives need every process's rows; gather each distinct tensor once (JMI passes
-            # z1, z2 twice). The gather's backward makes the data-parallel gradient the one-process one.
-            gathered: dict[int, torch.Tensor] = {}
-            for t in (a1, a2, b1, b2):
-                if id(t) not in gathered:
-                    gathered[id(t)] = self.gather(t)
-            a1, a2, b1, b2 = (gathered[id(t)] for t in (a1, a2, b1, b2))
-        return symmetric(self.objective, a1, a2, b1, b2, **self.objective_kwargs)
+            # whole-batch objectives need every process's rows; the gather's backward makes the data-parallel
+            # gradient the one-process one
+            ts = once(self.gather, ts)
+        if self.loss_on == "normalised":
+            ts = once(lambda t: F.normalize(t, dim=1), ts)
+        loss = symmetric(self.objective, *ts, **self.objective_kwargs)
+        return loss if self.loss_scale == 1.0 else loss * self.loss_scale
 
 
 class JointStep(Learner):
@@ -124,8 +151,9 @@ class JointStep(Learner):
 
     phases = ("joint",)
 
-    def __init__(self, f: nn.Module, objective: Objective, objective_kwargs: dict | None = None) -> None:
-        super().__init__(objective, objective_kwargs)
+    def __init__(self, f: nn.Module, objective: Objective, objective_kwargs: dict | None = None, *,
+                 loss_on: str = "embedding", loss_scale: float = 1.0) -> None:
+        super().__init__(objective, objective_kwargs, loss_on=loss_on, loss_scale=loss_scale)
         self.f = f
 
     def parameters_for(self, phase: str) -> list[nn.Parameter]:
@@ -164,8 +192,11 @@ class AlternatingEM(Learner):
         objective_kwargs: dict | None = None,
         predictor_f: nn.Module | None = None,
         predictor_g: nn.Module | None = None,
+        *,
+        loss_on: str = "embedding",
+        loss_scale: float = 1.0,
     ) -> None:
-        super().__init__(objective, objective_kwargs)
+        super().__init__(objective, objective_kwargs, loss_on=loss_on, loss_scale=loss_scale)
         if f is g:
             raise ValueError("AlternatingEM needs two independent encoders f and g, got the same module twice")
         self.f, self.g = f, g
@@ -217,8 +248,11 @@ class TargetNetwork(Learner):
         predictor: nn.Module | None = None,
         target: str = "ema",
         momentum: float = 0.996,
+        *,
+        loss_on: str = "embedding",
+        loss_scale: float = 1.0,
     ) -> None:
-        super().__init__(objective, objective_kwargs)
+        super().__init__(objective, objective_kwargs, loss_on=loss_on, loss_scale=loss_scale)
         if target not in ("ema", "copy"):
             raise ValueError(f"target must be 'ema' or 'copy', got {target!r}")
         if target == "ema" and not 0.0 <= momentum < 1.0:

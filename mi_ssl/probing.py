@@ -33,15 +33,13 @@ from .experiments import run_key
 from .learners import build_learner, build_supervised
 from .methods import get_method
 from .networks import Encoder
-from .rundir import SUMMARY, RunDir, load_run
+from .rundir import PROBES, SUMMARY, RunDir, load_run
 from .training import FitResult, fit
 from .util import atomic_write, resolve_device
 
 __all__ = ["encoder_features", "probe_encoder", "probe_run", "probe_fit", "probe_table", "random_init_encoder",
            "supervised_baseline"]
 
-#: probe reports cached in a run directory, keyed by data, probe epochs and tag
-PROBES = "probes.json"
 
 
 def encoder_features(encoder: nn.Module, data: SSLData, device: torch.device | str = "cpu",
@@ -96,17 +94,31 @@ def probe_encoder(encoder: nn.Module, data: SSLData, *, device: torch.device | s
 
 def probe_run(run_dir: str | Path, *, dataset: str | None = None, data_dir: str | None = None,
               device: str = "auto", epochs: int = 100) -> dict[str, dict[str, Any]]:
-    """Probe every encoder of a run written by ``mi-ssl train`` and store the results in its summary.json."""
+    """Probe every encoder of a run written by ``mi-ssl train`` and store the results in its summary.json.
+
+    The run directory is locked while probing (a run still training there is not probed). A data set whose
+    inputs have another shape than the run's is refused before any feature is computed.
+    """
     dev = resolve_device(device)
-    cfg, learner, _ = load_run(run_dir, device=str(dev))
+    run = RunDir(run_dir)
+    cfg, learner, state = load_run(run_dir, device=str(dev))
     data = load_dataset(dataset or cfg.dataset, data_dir or cfg.data_dir, seed=cfg.seed)
+    trained_on = [int(s) for s in state["input_shape"]]
+    if list(data.input_shape) != trained_on:
+        raise ValueError(f"dataset {data.name!r} has inputs of shape {list(data.input_shape)}, but the run in "
+                         f"{run_dir} was trained on {cfg.dataset!r} with inputs of shape {trained_on}; probe it on "
+                         f"a data set of that shape")
     if data.modality == "vector":
         raise ValueError(f"dataset {data.name!r} has no image/signal classes to probe meaningfully; "
                          "use the toy chapter's NN angle gaps instead")
-    results = {name: probe_encoder(enc, data, device=dev, epochs=epochs, seed=cfg.seed)
-               for name, enc in learner.encoders().items()}
-    run = RunDir(run_dir)
-    run.write_json(SUMMARY, {**run.read_json(SUMMARY), "probe": {"dataset": data.name, "epochs": epochs, **results}})
+    run.claim_for_update()
+    try:
+        summary = run.read_json(SUMMARY)       # a corrupt summary.json is reported before the probe runs
+        results = {name: probe_encoder(enc, data, device=dev, epochs=epochs, seed=cfg.seed)
+                   for name, enc in learner.encoders().items()}
+        run.write_json(SUMMARY, {**summary, "probe": {"dataset": data.name, "epochs": epochs, **results}})
+    finally:
+        run.release()
     return results
 
 

@@ -12,10 +12,13 @@ phase moves and what the loss of a minibatch is. ``fit`` owns the rest:
   or E and M on every minibatch (``schedule="batch"``);
 * MI tracking every ``track_every`` epochs on fixed views of held-out data with cos-DV, InfoNCE and
   JSD between the branches the paper pairs (Section 4.2, :func:`track_mi`);
-* a run directory (:mod:`mi_ssl.rundir`): ``history.csv`` after every epoch, checkpoints every
-  ``checkpoint_every`` epochs and at the end, ``summary.json``; ``resume=True`` continues bit-identically
-  (every epoch's randomness is a function of ``(seed, epoch)``), and a non-finite loss stops the run with
-  a message and keeps the last good checkpoint;
+* a run directory (:mod:`mi_ssl.rundir`) that belongs to this run (locked; ``resume``/``overwrite``/
+  ``extend`` say what to do with one that is not empty): ``history.csv`` after every epoch, checkpoints
+  every ``checkpoint_every`` epochs and at the end, ``summary.json``; ``resume=True`` continues
+  bit-identically (every epoch's randomness is a function of ``(seed, epoch)``);
+* a divergence guard (:mod:`mi_ssl.monitor`): a non-finite loss, or exploding weights or representations,
+  stop the run with one line that names the last good checkpoint;
+* optional online evaluation (kNN / linear probe columns) and a TensorBoard mirror of the history;
 * under ``torchrun`` (``WORLD_SIZE > 1``): DDP with synchronised batch norm, each global minibatch
   (``batch_size`` is global) split across ranks, whole-batch objectives on the gathered batch so the
   gradient equals the single-process one (:mod:`mi_ssl.distributed`); only rank 0 writes files.
@@ -36,30 +39,34 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import bounds, distributed
+from . import bounds, distributed, monitor
 from .checks import finite_checks
 from .config import TrainConfig, make_config
 from .data import load_dataset
 from .data.augment import make_augment
 from .data.base import SSLData
 from .data.views import batches_per_epoch, epoch_generator, two_views, view_batches
+from .errors import DivergenceError
 from .learners import build_learner
 from .paradigms import Learner
-from .rundir import RunDir, load_run
+from .rundir import TENSORBOARD, RunDir, load_run
 from .util import evaluating, provenance, resolve_device
 
 # TrainConfig, make_config, build_learner and load_run are fit's inputs and outputs; they live in
 # mi_ssl.config, mi_ssl.learners and mi_ssl.rundir and are named here so one import reaches a whole run.
 __all__ = ["TrainConfig", "make_config", "build_learner", "load_run", "fit", "FitResult", "NonFiniteLossError",
+           "DivergenceError",
            "track_mi", "lr_at", "Stepper"]
 
 Callback = Callable[[int, Learner], "dict[str, Any] | None"]
 MI_COLUMNS = ("mi_cos_dv", "mi_infonce", "mi_jsd")
 #: steps between the (host-synchronising) finiteness checks of the loss on a GPU (every step on a CPU)
 CHECK_EVERY_CUDA = 50
+#: held-out inputs on which the divergence guard measures the embeddings after every epoch
+GUARD_N = 256
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(DivergenceError):
     """The loss became NaN or inf; the run stopped and the last good checkpoint was kept."""
 
 
@@ -151,6 +158,8 @@ def fit(
     out: str | Path | None = None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
+    extend: bool = False,
     progress: bool | None = None,
     callbacks: list[Callback] | None = None,
     learner: Learner | None = None,
@@ -158,11 +167,21 @@ def fit(
     """Train ``config.method`` on ``config.dataset``; one loop for every method.
 
     Args:
-        config: from :func:`make_config`.
+        config: from :func:`make_config` (or :func:`~mi_ssl.config.resolve_config`).
         data: a loaded :class:`SSLData` (default: ``load_dataset(config.dataset, config.data_dir)``).
-        out: run directory (:mod:`mi_ssl.rundir`; ``None``: in memory).
-        resume: continue from ``out/checkpoint.pt`` if it exists (the config must name the same method,
-            dataset and seed); the finished run is bit-identical on CPU to an uninterrupted one.
+        out: run directory (:mod:`mi_ssl.rundir`; ``None``: in memory). It belongs to one run: a non-empty
+            one needs ``resume`` or ``overwrite``, and a second process writing it is refused.
+        resume: continue the run in ``out`` from its checkpoint (from the start if it has none yet). Every
+            setting that defines the run must be the same (:data:`mi_ssl.rundir.RESUME_FREE` lists those
+            that may change, e.g. ``device``); so must the data. On the same device the finished run is
+            bit-identical to an uninterrupted one.
+        overwrite: delete the run in ``out`` (its files only) and start over.
+        extend: with ``resume``, allow ``config.epochs`` above the run's: the run trains on to the new
+            total. How the schedule continues: the epochs already trained keep the schedule they had (a
+            cosine over the old total, decayed to 0); the new epochs follow warm-up + cosine laid over the
+            *new* total from epoch 0, so the learning rate jumps back up to its value at that point of the
+            longer schedule (a warm restart). An extended run therefore differs from one trained for the new
+            total from the start; ``summary.json["schedule"]`` lists the segments.
         progress: tqdm progress bar (default on, unless ``MI_SSL_PROGRESS=0``).
         callbacks: ``cb(epoch, learner) -> dict | None`` after each epoch (epoch 0 = before training);
             returned dicts are collected in ``FitResult.records`` (e.g. cluster centres per epoch).
@@ -174,20 +193,34 @@ def fit(
     progress, and the returned learner is unwrapped.
 
     Raises:
-        NonFiniteLossError: the loss became NaN/inf (the last good checkpoint is kept).
+        DivergenceError: the run diverged: a non-finite loss (:class:`NonFiniteLossError`), or exploding
+            weights or embeddings (:func:`mi_ssl.monitor.divergence`); the last good checkpoint is kept.
+        RunDirError: ``out`` cannot be used as asked (see above).
     """
     cfg = config
     procs = _Processes.start(cfg)
+    run = RunDir(out, writes=procs.rank == 0)
+    run.claim(cfg, resume=resume, overwrite=overwrite, extend=extend)
+    try:
+        return _fit(cfg, data, run, procs, resume, progress, callbacks, learner)
+    finally:
+        run.release()
+
+
+def _fit(cfg: TrainConfig, data: SSLData | None, run: RunDir, procs: _Processes, resume: bool,
+         progress: bool | None, callbacks: list[Callback] | None, learner: Learner | None) -> FitResult:
     device = procs.device
     data = _check_data(cfg, data)
-    run = RunDir(out, writes=procs.rank == 0).create()
+    fingerprint = _fingerprint(data) if run.path is not None else None
     amp, channels_last = _layout(cfg, device, data)
 
     learner = (learner if learner is not None else build_learner(cfg, data)).to(device)
     if procs.ddp:
         distributed.convert_sync_bn(learner)  # same parameter objects: build optimisers after, wrap in DDP later
     stepper = Stepper(cfg, learner, device, channels_last=channels_last, amp=amp)
-    last, history, records = run.resume(cfg, learner, stepper.optimizers, device) if resume else (0, [], [])
+    last, history, records, state = (run.resume(cfg, learner, stepper.optimizers, device, fingerprint)
+                                     if resume else (0, [], [], {}))
+    schedule = _schedule(cfg, last, state)
     if procs.ddp:  # after channels-last and resume, so DDP's bucket views and rank-0 broadcast see the final weights
         distributed.prepare_learner(learner, device)
 
@@ -196,36 +229,55 @@ def fit(
     if cfg.compile_views:   # after the tracking views: their shape differs from a minibatch's (a second compile)
         augment.compile()
     minibatches = _Minibatches(cfg, data, learner, augment, procs, channels_last)
+    guard_x = data.to_float(data.test_x[:GUARD_N].to(device))
+    logger = _logger(cfg, run, last)
 
     def log_epoch(epoch: int, losses: dict[str, list[torch.Tensor]], seconds: float) -> None:
-        history.append(_epoch_row(cfg, learner, epoch, losses, seconds, track_views))
+        row = _epoch_row(cfg, learner, epoch, losses, seconds, track_views)
+        if cfg.eval_every:
+            row.update(_online_eval(cfg, learner, data, device, epoch))
+        history.append(row)
+        if logger is not None:
+            logger.log(row)
         records.extend(_callback_records(callbacks, epoch, learner))
 
+    def stop(err: DivergenceError) -> DivergenceError:
+        run.write_history(history)
+        return type(err)(f"{err} The run stopped. Last good checkpoint: {run.describe_checkpoint()}. "
+                         f"Try a smaller --lr (now {cfg.lr:g}).")
+
+    run.write_config(cfg)
     if last == 0:
-        run.write_config(cfg)
         log_epoch(0, {}, 0.0)
     bar = _progress_bar(cfg, learner, last, enabled=procs.rank == 0 and progress_enabled(progress))
     t_start = time.perf_counter()
-    with finite_checks(False):      # the loop checks its own losses, every procs.check_every steps
-        for epoch in bar:
-            t0 = time.perf_counter()
-            try:
-                losses = _train_epoch(cfg, learner, stepper, minibatches, epoch, procs.check_every)
-            except NonFiniteLossError as err:
+    try:
+        with finite_checks(False):      # the loop checks its own losses, every procs.check_every steps
+            for epoch in bar:
+                t0 = time.perf_counter()
+                try:
+                    losses = _train_epoch(cfg, learner, stepper, minibatches, epoch, procs.check_every)
+                except NonFiniteLossError as err:
+                    raise stop(err) from None
+                reason = monitor.divergence(_plain(learner.encoders()), guard_x)
+                if reason is not None:
+                    raise stop(DivergenceError(f"{_run_name(cfg, learner)}/{cfg.dataset}: at epoch {epoch} {reason}."))
+                learner.end_epoch()
+                log_epoch(epoch, losses, time.perf_counter() - t0)
+                bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", mi=f"{history[-1]['mi_cos_dv']:.3f}")
                 run.write_history(history)
-                raise NonFiniteLossError(f"{err} Last good checkpoint: {run.describe_checkpoint()}. "
-                                         f"Try a smaller --lr or --batch-size.") from None
-            learner.end_epoch()
-            log_epoch(epoch, losses, time.perf_counter() - t0)
-            bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", mi=f"{history[-1]['mi_cos_dv']:.3f}")
-            run.write_history(history)
-            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
-                run.save_checkpoint(cfg, epoch, learner, stepper.optimizers, history, records, data.input_shape)
-    bar.close()
+                if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+                    run.save_checkpoint(cfg, epoch, learner, stepper.optimizers, history, records, data.input_shape,
+                                        meta={"data_fingerprint": fingerprint, "schedule": schedule})
+    finally:
+        bar.close()
+        if logger is not None:
+            logger.close()
     procs.release(learner)
 
     hist = pd.DataFrame(history)
     summary = _summary(cfg, learner, hist, time.perf_counter() - t_start, procs)
+    summary["schedule"] = schedule
     run.write_summary(summary, keep=("probe",) if last > 0 else ())  # a resumed run keeps `mi-ssl probe`'s result
     procs.close()
     return FitResult(cfg, learner, hist, summary, records, run.path)
@@ -284,10 +336,53 @@ def _layout(cfg: TrainConfig, device: torch.device, data: SSLData) -> tuple[bool
 
 def _check_data(cfg: TrainConfig, data: SSLData | None) -> SSLData:
     if data is None:
-        return load_dataset(cfg.dataset, cfg.data_dir, seed=cfg.seed)
+        data = load_dataset(cfg.dataset, cfg.data_dir, seed=cfg.seed)
     if data.name != cfg.dataset:
         raise ValueError(f"data is {data.name!r} but config.dataset is {cfg.dataset!r}")
+    if cfg.eval_every and data.num_classes < 2:
+        raise ValueError(f"eval_every={cfg.eval_every} needs labelled data (a kNN top-1 needs classes), but "
+                         f"{data.name!r} has {data.num_classes} class; set eval_every=0")
     return data
+
+
+def _plain(encoders: dict[str, nn.Module]) -> dict[str, nn.Module]:
+    return {name: distributed.unwrap_ddp(enc) for name, enc in encoders.items()}
+
+
+def _online_eval(cfg: TrainConfig, learner: Learner, data: SSLData, device: torch.device,
+                 epoch: int) -> dict[str, float]:
+    """The online-evaluation columns of one history row (NaN between evaluation epochs)."""
+    if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+        return monitor.online_eval(_plain(learner.encoders()), data, device, probe=cfg.eval_probe, seed=cfg.seed)
+    return dict.fromkeys(monitor.eval_columns(list(learner.encoders()), cfg.eval_probe), math.nan)
+
+
+def _fingerprint(data: SSLData) -> str:
+    from .experiments import data_fingerprint  # experiments runs fit: imported here, not at the top
+
+    return data_fingerprint(data)
+
+
+def _schedule(cfg: TrainConfig, last: int, state: dict[str, Any]) -> list[dict[str, int]]:
+    """The learning-rate schedule's segments: ``[{"from_epoch": e, "epochs": total}, ...]``, each laid over
+    ``total`` epochs and used from epoch ``e`` on. One segment, unless the run was extended (:func:`fit`)."""
+    if not state:                                   # a new run
+        return [{"from_epoch": 1, "epochs": cfg.epochs}]
+    stored = state.get("schedule") or [{"from_epoch": 1, "epochs": int(state["config"]["epochs"])}]
+    if stored[-1]["epochs"] != cfg.epochs:          # extended: the new epochs follow the longer schedule
+        stored = [*stored, {"from_epoch": last + 1, "epochs": cfg.epochs}]
+    return stored
+
+
+def _logger(cfg: TrainConfig, run: RunDir, last: int) -> monitor.TensorBoardLog | None:
+    """The TensorBoard mirror of the history (rank 0 with a run directory), or ``None``."""
+    if cfg.logger != "tensorboard":
+        return None
+    if run.path is None:
+        raise ValueError("logger='tensorboard' writes into the run directory: give out=DIR (--out)")
+    if not run.writes:
+        return None
+    return monitor.TensorBoardLog(run.file(TENSORBOARD), purge_step=last + 1 if last else None)
 
 
 def _tracking_views(cfg: TrainConfig, data: SSLData, augment: Callable, device: torch.device,

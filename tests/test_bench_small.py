@@ -131,3 +131,14 @@ def test_small_command(tmp_path, capsys):
     assert "--small and --tiny" in capsys.readouterr().err
     assert main(["bench", "--small", "--sizes", "1"]) == 2
     assert "sizes=[1]" in capsys.readouterr().err
+
+
+def test_time_grid_counts_every_run_and_reports_markdown() -> None:
+    from mi_ssl.bench.report import small_to_markdown
+    from mi_ssl.bench.small import TOY_RUN, time_grid
+
+    g = time_grid(TOY_RUN, seeds=(0, 1), workers=1, methods=["vicreg"], epochs=1)
+    assert g["runs"] == 2 and g["workers"] == 1 and g["wall_seconds"] > 0 and g["seeds"] == [0, 1]
+    rec = {"provenance": {"device": "cpu", "cpu_count": 2, "command": "x", "commit": "c", "torch": "t",
+                          "timestamp": "now"}, "grids": {"toy": g}}
+    assert "| toy | 1 x 2 | 2 | 1 |" in small_to_markdown(rec)

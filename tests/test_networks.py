@@ -35,7 +35,7 @@ def r18_small() -> nn.Module:
 
 
 # --------------------------------------------------------------------------- ToyMLP
-def test_toy_mlp_matches_paper_and_ends_on_sphere():
+def test_toy_mlp_matches_paper_up_to_its_l2_step():
     torch.manual_seed(0)
     net = ToyMLP()
     kinds = [type(m) for m in net.net]
@@ -45,11 +45,14 @@ def test_toy_mlp_matches_paper_and_ends_on_sphere():
     # hand count: 2*64+64 + 2*64 (BN) + 64*3+3 + 2*3 (BN)
     assert count_parameters(net) == 192 + 128 + 195 + 6 == 521
     assert net.feature_dim == 3
-    for mode in (True, False):
-        net.train(mode)
-        z = net(torch.randn(17, 2))
-        assert z.shape == (17, 3)
-        torch.testing.assert_close(z.norm(dim=1), torch.ones(17))
+    # the paper's l2-normalisation is the learner's step (per method), not the network's: in training mode the
+    # output is the last BN's, zero mean and unit (biased) variance per dimension, so its rows are not unit vectors
+    net.train()
+    z = net(torch.randn(17, 2))
+    assert z.shape == (17, 3)
+    torch.testing.assert_close(z.mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.var(0, unbiased=False), torch.ones(3), atol=1e-3, rtol=0)
+    assert not torch.allclose(z.norm(dim=1), torch.ones(17), atol=1e-3)
 
 
 def test_toy_mlp_is_trainable():
@@ -187,6 +190,26 @@ def test_predictor_layout():
     assert Predictor(256).net[0].out_features == 256  # Table 3: prediction dimension 256
 
 
+@pytest.mark.parametrize("last_bn", [True, False])
+def test_projector_end_decides_whether_the_output_scale_is_free(last_bn):
+    """A non-affine BN at the end standardises every output dimension (biased variance 1 in training mode), so a
+    loss on its output cannot see the head shrink; a plain linear end passes a shrunk last layer through."""
+    torch.manual_seed(0)
+    p = Projector(8, 16, 4, layers=2, last_bn=last_bn).train()
+    x = torch.randn(64, 8)
+    before = p(x).var(0, unbiased=False)
+    with torch.no_grad():
+        p.net[3].weight.mul_(0.1)
+        if p.net[3].bias is not None:
+            p.net[3].bias.mul_(0.1)
+    after = p(x).var(0, unbiased=False)
+    if last_bn:  # var / (var + BN eps): 1 up to the eps, before and after
+        torch.testing.assert_close(before, torch.ones(4), atol=1e-3, rtol=0)
+        torch.testing.assert_close(after, torch.ones(4), atol=0.1, rtol=0)
+    else:
+        torch.testing.assert_close(after, before * 1e-2, rtol=1e-4, atol=0)
+
+
 def test_encoder_features_and_forward():
     torch.manual_seed(0)
     enc = Encoder(Signal1dCNN(), Projector(128, 32, 16)).eval()
@@ -197,7 +220,8 @@ def test_encoder_features_and_forward():
     torch.testing.assert_close(z, enc.projector(h))
     toy = Encoder(ToyMLP(), Projector(3, 0, 3, layers=0)).eval()
     assert toy.out_dim == 3
-    torch.testing.assert_close(toy(torch.randn(5, 2)).norm(dim=1), torch.ones(5))
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(toy(x), toy.backbone(x))  # the toy's embedding is the MLP's output, as it is
     with pytest.raises(ValueError, match="feature_dim"):
         Encoder(Signal1dCNN(), Projector(64, 32, 16))
     with pytest.raises(ValueError, match="feature_dim"):

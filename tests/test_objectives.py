@@ -97,6 +97,24 @@ def test_vicreg_matches_numpy():
     assert float(O.vicreg(za, zb)) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e-3, 0.1, 1.0, 10.0])
+def test_vicreg_variance_term_on_a_collapsed_batch_is_its_closed_form(scale):
+    """A batch collapsed onto one direction: z_i = scale * s_i * u with s_i = +-1 (half each), u a unit vector.
+    Per dimension d the unbiased variance is scale^2 u_d^2 N/(N-1); with only the variance weight on, the loss is
+    mean_d relu(1 - sqrt(that + eps)) (both views equal): non-zero at every scale below ~1 per dimension, and
+    its value depends on the scale (the term is about the embedding's own scale: l2-normalised rows would pin it)."""
+    n, eps = 8, 1e-4
+    u = torch.tensor([0.5, 0.5, 0.5, 0.5], dtype=torch.float64)
+    signs = torch.tensor([1.0, -1.0] * (n // 2), dtype=torch.float64)
+    z = scale * signs[:, None] * u[None, :]
+    var = scale**2 * 0.25 * n / (n - 1)
+    expected = max(0.0, 1 - math.sqrt(var + eps))
+    got = O.vicreg(z, z.clone(), sim_weight=0.0, var_weight=1.0, cov_weight=0.0, eps=eps)
+    assert float(got) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    if scale < 1.0:
+        assert float(got) > 0.4
+
+
 def test_logdet_mi_estimate_one_dimension_is_sample_correlation_formula():
     za, zb = _pair(n=50, d=1)
     r = np.corrcoef(za.numpy()[:, 0], zb.numpy()[:, 0])[0, 1]

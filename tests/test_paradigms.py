@@ -116,3 +116,27 @@ def test_supervised_loss_is_cross_entropy_of_the_labels():
     assert len(learner.parameters_for("supervised")) == len(list(backbone.parameters())) + 2
     with pytest.raises(ValueError, match="phase must be one of"):
         learner.loss("joint", x, y)
+
+
+def test_loss_on_normalised_feeds_unit_rows_and_loss_scale_multiplies():
+    f = _net(0)
+    v1, v2 = _views()
+    seen = []
+
+    def probe(a, b):
+        seen.append((a, b))
+        return (a * b).sum(dim=1).mean()  # scale-dependent on purpose
+
+    plain = JointStep(f, probe)
+    scaled = JointStep(f, probe, loss_on="normalised", loss_scale=3.0)
+    with torch.no_grad():
+        z1, z2 = f(v1), f(v2)
+        torch.testing.assert_close(plain.loss("joint", v1, v2), (z1 * z2).sum(1).mean())  # as computed
+        n1, n2 = torch.nn.functional.normalize(z1, dim=1), torch.nn.functional.normalize(z2, dim=1)
+        torch.testing.assert_close(scaled.loss("joint", v1, v2), 3.0 * (n1 * n2).sum(1).mean())
+    a, b = seen[-1]
+    torch.testing.assert_close(a.norm(dim=1), torch.ones(len(a)))
+    with pytest.raises(ValueError, match="loss_on='sphere' is unknown; allowed: embedding, normalised"):
+        JointStep(f, probe, loss_on="sphere")
+    with pytest.raises(ValueError, match="loss_scale must be > 0"):
+        JointStep(f, probe, loss_scale=0.0)

@@ -171,6 +171,15 @@ def _runs_table(runs: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _grids_table(grids: dict[str, Any]) -> list[str]:
+    lines = ["## Many runs at once: every method on every seed (run_grid: worker processes, one thread each)", "",
+             _row(["grid", "methods x seeds", "runs", "workers", "wall s", "source"]), "|---|---|---|---|---|---|"]
+    for name, g in grids.items():
+        lines.append(_row([name, f"{len(g['methods'])} x {len(g['seeds'])}", str(g["runs"]), str(g["workers"]),
+                           fmt(g["wall_seconds"], ",.1f"), g["source"]]))
+    return lines + [""]
+
+
 def small_to_markdown(record: dict[str, Any]) -> str:
     """A ``mi-ssl bench --small`` record as markdown: provenance, the kernel table against the floor,
     peak memory against one N x N matrix, and the wall time of one run per method."""
@@ -188,6 +197,8 @@ def small_to_markdown(record: dict[str, Any]) -> str:
         lines += _memory_table(record["memory"])
     if record.get("runs"):
         lines += _runs_table(record["runs"])
+    if record.get("grids"):
+        lines += _grids_table(record["grids"])
     if not record.get("complete", True):
         lines += ["**Incomplete run: the record stops at the last part measured.**", ""]
     return "\n".join(lines)

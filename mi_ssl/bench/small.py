@@ -8,7 +8,9 @@ Four parts, each optional:
   (:mod:`mi_ssl.bench.memory`);
 * ``toy`` — wall time of one :func:`~mi_ssl.training.fit` per method on the Gaussian toy at book chapter
   04's parameters (:data:`TOY_RUN`);
-* ``mnist1d`` — the same on MNIST-1D at book chapter 07's defaults (:data:`MNIST1D_RUN`).
+* ``mnist1d`` — the same on MNIST-1D at book chapter 07's defaults (:data:`MNIST1D_RUN`);
+* ``toy_grid`` — wall time of chapter 04's whole Table 2 over :data:`GRID_SEEDS` (every method on every seed
+  through :func:`~mi_ssl.experiments.run_grid`: worker processes, one torch thread per run, no cache).
 
 Everything runs with one torch thread. The record (schema :data:`SMALL_SCHEMA`) keeps the raw medians
 beside the ratios, and the provenance keeps the load average: on a shared machine the seconds move,
@@ -29,11 +31,13 @@ from .memory import METHOD, matrix_bytes, peak_memory
 from .plan import BenchError, check_choice
 from .record import bench_provenance, clean, write_json
 
-__all__ = ["SMALL_SCHEMA", "SMALL_PARTS", "SMALL_SIZES", "TOY_RUN", "MNIST1D_RUN", "MEMORY_KERNELS",
-           "time_runs", "run_small"]
+__all__ = ["SMALL_SCHEMA", "SMALL_PARTS", "SMALL_SIZES", "GRID_SEEDS", "TOY_RUN", "MNIST1D_RUN", "MEMORY_KERNELS",
+           "time_runs", "time_grid", "run_small"]
 
 SMALL_SCHEMA = "mi-ssl-bench-small/1"
-SMALL_PARTS = ("kernels", "memory", "toy", "mnist1d")
+SMALL_PARTS = ("kernels", "memory", "toy", "mnist1d", "toy_grid")
+#: Seeds of the grid timing: the book chapters' default of five seeds per method.
+GRID_SEEDS = (0, 1, 2, 3, 4)
 #: Batch sizes of the kernel timing: a minibatch, the toy's full batch (2,500) and one large batch.
 SMALL_SIZES = (256, 1024, 2500, 8192)
 #: Kernels whose peak memory is measured: the training losses and the floor.
@@ -86,6 +90,33 @@ def time_runs(spec: dict[str, Any], methods: Sequence[str] | None = None, epochs
     return out
 
 
+def time_grid(spec: dict[str, Any], seeds: Sequence[int] = GRID_SEEDS, workers: int | None = None,
+              methods: Sequence[str] | None = None, epochs: int | None = None,
+              log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Wall seconds of every method of ``spec`` on every seed in one :func:`~mi_ssl.experiments.run_grid` call
+    (no cache: every run trains; the data of each seed drawn inside the clock, as a chapter does)."""
+    import functools
+    import os
+
+    from ..data import load_dataset
+    from ..experiments import run_grid
+
+    over = {k: v for k, v in spec["overrides"].items() if k != "seed"}
+    if epochs is not None:
+        over["epochs"] = epochs
+    methods = list(methods if methods is not None else spec["methods"])
+    t0 = time.perf_counter()
+    res = run_grid(methods, seeds, spec["dataset"], functools.partial(load_dataset, spec["dataset"]),
+                   workers=workers, progress=False, **over)
+    wall = time.perf_counter() - t0
+    n_workers = workers or min(len(os.sched_getaffinity(0)), len(res))
+    if log is not None:
+        log(f"{spec['dataset']} grid: {len(methods)} methods x {len(seeds)} seeds = {len(res)} runs, "
+            f"{n_workers} workers: {wall:.1f} s")
+    return {"source": spec["source"], "dataset": spec["dataset"], "methods": methods, "seeds": list(seeds),
+            "runs": len(res), "workers": n_workers, "epochs_override": epochs, "wall_seconds": wall}
+
+
 def _check_small(parts: Sequence[str] | None, sizes: Sequence[int] | None) -> tuple[list[str], list[int]]:
     chosen = check_choice("parts", list(parts) if parts is not None else list(SMALL_PARTS), SMALL_PARTS)
     sizes = list(sizes) if sizes is not None else list(SMALL_SIZES)
@@ -122,7 +153,7 @@ def run_small(parts: Sequence[str] | None = None, *, sizes: Sequence[int] | None
         "settings": {"parts": chosen, "sizes": sizes, "dim": dim, "torch_threads": 1, "budget_s": budget_s,
                      "seed": seed, "finite_checks": False, "methods": list(methods) if methods else None,
                      "epochs_override": epochs},
-        "kernels": None, "lightly": None, "memory": None, "runs": {},
+        "kernels": None, "lightly": None, "memory": None, "runs": {}, "grids": {},
     }
 
     def save() -> None:
@@ -148,6 +179,9 @@ def run_small(parts: Sequence[str] | None = None, *, sizes: Sequence[int] | None
             if part in chosen:
                 record["runs"][part] = time_runs(spec, methods, epochs, log)
                 save()
+        if "toy_grid" in chosen:
+            record["grids"]["toy"] = time_grid(TOY_RUN, methods=methods, epochs=epochs, log=log)
+            save()
     finally:
         torch.set_num_threads(threads)
     record["complete"] = True

@@ -1,17 +1,17 @@
 """One entry point for every data set: ``load_dataset(name, data_dir) -> SSLData``.
 
-=============  ========  ============================  ==========================================
-name           modality  train / test                  where it comes from
-=============  ========  ============================  ==========================================
-gaussian       vector    2,500 / 2,500 x 2             generated (the paper's toy, seeded)
-mnist1d        signal    4,000 / 1,000 x [1, 40]       generated offline by ``mnist1d``, cached
-digits         image     1,347 / 450 x [1, 8, 8]       bundled with scikit-learn
-cifar10        image     50,000 / 10,000 x [3, 32, 32] ``<data_dir>/cifar-10-batches-py``
-cifar100       image     50,000 / 10,000 x [3, 32, 32] ``<data_dir>/cifar-100-python``
-tinyimagenet   image     100,000 / 10,000 x [3, 64, 64] ``<data_dir>/tiny-imagenet-200``
-imagenet100    image     ~126,689 / 5,000 x [3, S, S]  ``<data_dir>/train``, ``<data_dir>/val``
-folder         image     yours x [3, S, S]             any ImageFolder tree ``<data_dir>/<class>/*.jpg``
-=============  ========  ============================  ==========================================
+=============  ========  ==============================  ==========================================
+name           modality  train / test                    where it comes from
+=============  ========  ==============================  ==========================================
+gaussian       vector    2,500 / 2,500 x 2               generated (the paper's toy, seeded)
+mnist1d        signal    4,000 / 1,000 x [1, 40]         generated offline by ``mnist1d``, cached
+digits         image     1,347 / 450 x [1, 8, 8]         bundled with scikit-learn
+cifar10        image     50,000 / 10,000 x [3, 32, 32]   ``<data_dir>/cifar-10-batches-py``
+cifar100       image     50,000 / 10,000 x [3, 32, 32]   ``<data_dir>/cifar-100-python``
+tinyimagenet   image     100,000 / 10,000 x [3, 64, 64]  ``<data_dir>/tiny-imagenet-200``
+imagenet100    image     ~126,689 / 5,000 x [3, S, S]    ``<data_dir>/train``, ``<data_dir>/val``
+folder         image     yours x [3, S, S]               any ImageFolder tree ``<data_dir>/<class>/*.jpg``
+=============  ========  ==============================  ==========================================
 
 The first three need no files and no network. Images are uint8 ``[N, C, H, W]``; labels int64.
 """
@@ -24,11 +24,13 @@ from .base import DatasetError, SSLData
 from .cache import default_cache_dir, default_data_dir
 from .gaussian import load_gaussian
 
+#: Every data set name :func:`load_dataset` accepts (``mi-ssl train --dataset NAME``).
 DATASETS: tuple[str, ...] = (
     "gaussian", "mnist1d", "digits", "cifar10", "cifar100", "tinyimagenet", "imagenet100", "folder",
 )
 
 #: Data sets read from files under ``data_dir``.
+#: The data sets read from files under a ``data_dir``.
 FILE_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "tinyimagenet", "imagenet100", "folder")
 
 #: Data sets torchvision can download (``download=True``, ``mi-ssl train --download``).
