@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import torch.nn.functional as F
 
 from . import claims, evaluation, experiments, paper, stats
 from .data.base import SSLData
@@ -48,10 +49,11 @@ DataFor = Callable[..., SSLData] | Mapping[int, SSLData]
 
 def nn_gaps(result: FitResult, data: SSLData) -> dict[str, dict[str, float]]:
     """``{encoder: {mean, min, max, sd}}`` of one run: NN angle gaps (degrees) of the cluster centres of the
-    held-out points, every encoder in eval mode; ``sd`` with ``ddof=0`` over the ``K`` centres."""
+    held-out points, every encoder in eval mode, its outputs l2-normalised onto the sphere (whatever the method's
+    loss sees); ``sd`` with ``ddof=0`` over the ``K`` centres."""
     out = {}
     for name, enc in result.learner.encoders().items():
-        z = evaluation.extract_features(enc, data.test_x, transform=data.to_float)
+        z = F.normalize(evaluation.extract_features(enc, data.test_x, transform=data.to_float), dim=1)
         g = evaluation.nn_angle_gaps(evaluation.cluster_centres(z, data.test_y, data.num_classes))
         out[name] = {"mean": g["mean"], "min": g["min"], "max": g["max"], "sd": stats.population_sd(g["per_centre"])}
     return out

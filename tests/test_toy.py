@@ -48,6 +48,11 @@ def test_pentagon_on_a_great_circle_has_72_degree_gaps() -> None:
     assert g["mean"] == pytest.approx(72.0, abs=1e-4) and g["sd"] == pytest.approx(0.0, abs=1e-4)
 
 
+def test_gaps_are_measured_on_the_sphere() -> None:
+    res, data = _fake(_pentagon() * np.array([[1.0], [3.0], [0.5], [2.0], [7.0]]))   # rows of other lengths
+    assert toy.nn_gaps(res, data)["f"]["mean"] == pytest.approx(72.0, abs=1e-4)
+
+
 def test_bipyramid_has_90_degree_gaps_and_population_sd() -> None:
     a = 2 * np.pi * np.arange(3) / 3
     bipyramid = np.concatenate([np.stack([np.cos(a), np.sin(a), np.zeros(3)], 1), [[0, 0, 1], [0, 0, -1]]])
