@@ -183,6 +183,10 @@ def test_elsewhere_and_concordance_by_setting() -> None:
     assert hit[["method", "setting"]].values.tolist() == [["simclr", "tau=0.1"]]
     c = toy.concordance_by(by).set_index("setting")
     assert c.loc["base"].tolist() == [0, 1] and c.loc["tau=0.1"].tolist() == [1, 1]
+    # a setting whose seeds scatter so widely that the interval holds the paper's value, with a mean further away
+    wide = _gaps({("jmi", "f"): [88.0, 88.5], ("simclr", "f"): [160.0, 20.0]})   # mean 90
+    by = toy.within(pd.concat([gaps.assign(setting="base"), wide.assign(setting="tau=1")]))
+    assert toy.elsewhere(by, toy.table2(gaps)).empty
 
 
 def test_ordering_claims_verdicts() -> None:
