@@ -319,6 +319,17 @@ def plot_nn_gaps(table: pd.DataFrame, ideal: float = 90.0) -> Figure:
     return fig
 
 
+def _label_mi_panel(ax, title: str, bottom: bool, left: bool, legend: bool) -> None:
+    """Title, axis labels on the outer panels, and the legend on the last column of an MI-curve grid."""
+    ax.set_title(title, fontsize=10)
+    if bottom:
+        ax.set_xlabel("epoch")
+    if left:
+        ax.set_ylabel("nats")
+    if legend:
+        ax.legend(fontsize=7, loc="lower right")
+
+
 def plot_mi_curves(histories: Mapping[str, pd.DataFrame], paradigm: Mapping[str, str],
                    estimators: Sequence[str] = ("mi_cos_dv", "mi_infonce", "mi_jsd")) -> Figure:
     """Paper Figs. 5 and 7: MI estimates per epoch, rows = paradigm (SDMI, JMI), columns = estimator."""
@@ -334,13 +345,8 @@ def plot_mi_curves(histories: Mapping[str, pd.DataFrame], paradigm: Mapping[str,
                     continue
                 ok = h[est].replace([float("inf"), float("-inf")], float("nan"))
                 ax.plot(h["epoch"], ok, label=name, lw=1.3)
-            ax.set_title(f"{par}: {labels.get(est, est)}", fontsize=10)
-            if r == len(rows) - 1:
-                ax.set_xlabel("epoch")
-            if c == 0:
-                ax.set_ylabel("nats")
-            if c == len(estimators) - 1:
-                ax.legend(fontsize=7, loc="lower right")
+            _label_mi_panel(ax, f"{par}: {labels.get(est, est)}", r == len(rows) - 1, c == 0,
+                            c == len(estimators) - 1)
     fig.tight_layout()
     return fig
 
@@ -993,13 +999,8 @@ def plot_mi_bands(histories: Mapping[tuple[str, int], pd.DataFrame], paradigm: M
                 wide = wide.replace([np.inf, -np.inf], np.nan)
                 ax.fill_between(wide.index, wide.min(axis=1), wide.max(axis=1), color=colors[m], alpha=0.2, lw=0)
                 ax.plot(wide.index, wide.median(axis=1), color=colors[m], lw=1.3, label=f"{m} ({wide.shape[1]} seeds)")
-            ax.set_title(f"{par}: {labels.get(est, est)}", fontsize=10)
-            if r == len(rows) - 1:
-                ax.set_xlabel("epoch")
-            if c == 0:
-                ax.set_ylabel("nats")
-            if c == len(estimators) - 1:
-                ax.legend(fontsize=7, loc="lower right")
+            _label_mi_panel(ax, f"{par}: {labels.get(est, est)}", r == len(rows) - 1, c == 0,
+                            c == len(estimators) - 1)
     fig.tight_layout()
     return fig
 

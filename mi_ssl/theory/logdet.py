@@ -107,17 +107,6 @@ def ridge_cap(d: int, n: int, eps: float) -> float:
     return 0.5 * d * math.log((lam + eps) ** 2 / (eps * (2 * lam + eps)))
 
 
-#: Coordinate-wise invertible maps of :func:`invariance_study` (each leaves the true MI unchanged).
-NONLINEAR_MAPS: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "y -> y^3": lambda t: t**3,
-    "y -> y + y^3": lambda t: t + t**3,
-    "y -> tanh(y)": torch.tanh,
-    "y -> tanh(2y)": lambda t: torch.tanh(2 * t),
-    "y -> sinh(y)": torch.sinh,
-    "y -> exp(y)": torch.exp,
-}
-
-
 def affine_invariance(rho: float = 0.9, d: int = 4, n: int = 200_000, seed: int = 0,
                       ridge: float = 1e-3) -> dict[str, float]:
     """``I_G`` under invertible affine maps ``x M^T + b``, ``y N^T + c`` (random ``M, N, b, c``) of ``n`` pairs.
