@@ -19,6 +19,7 @@ from .bounds import logdet_mi_estimate
 from .checks import check_real
 from .data.base import SSLData
 from .methods import get_method
+from .theory.logdet import ridge_cap
 from .training import FitResult
 from .util import evaluating
 
@@ -29,8 +30,11 @@ __all__ = ["held_out_gaussian_mi", "run_summary", "cases_table"]
 def held_out_gaussian_mi(result: FitResult, data: SSLData, eps: float, seed: int = 0) -> dict[str, float]:
     """``I_G`` (nats) between the run's tracked branches on two fresh views of the held-out set.
 
-    Returns ``{"I_G_0": at eps = 0, "I_G_eps": at the ridge eps, "d_out": output dimension}``; the views are drawn
-    from a generator seeded ``seed`` (so every method of one seed sees the same views).
+    Returns ``{"I_G_0": at eps = 0, "I_G_eps": at the ridge eps, "d_out": output dimension, "feature_var": the
+    mean per-coordinate variance of the first branch's features, "ridge_cap": ``theory.ridge_cap`` at that
+    variance}``. ``I_G`` sees the branch outputs as computed (not l2-normalised): EMI's loss sees them so
+    (``loss_on="embedding"``), and the ridge's effect depends on their scale. The views are drawn from a generator
+    seeded ``seed`` (so every method of one seed sees the same views).
     """
     from .data import make_augment
     from .data.views import two_views
@@ -41,8 +45,10 @@ def held_out_gaussian_mi(result: FitResult, data: SSLData, eps: float, seed: int
     v1, v2 = two_views(make_augment(data), data.test_x.to(dev), torch.Generator(device=dev).manual_seed(seed))
     with evaluating(a), evaluating(b):
         za, zb = a(v1).double().cpu(), b(v2).double().cpu()
+    n, d = za.shape
+    var = float(za.var(dim=0).mean())
     return {"I_G_0": float(logdet_mi_estimate(za, zb, eps=0.0)), "I_G_eps": float(logdet_mi_estimate(za, zb, eps=eps)),
-            "d_out": int(za.shape[1])}
+            "d_out": int(d), "feature_var": var, "ridge_cap": ridge_cap(int(d), int(n), eps, var=var)}
 
 
 def run_summary(results: Mapping[tuple[str, int], FitResult],
@@ -54,8 +60,9 @@ def run_summary(results: Mapping[tuple[str, int], FitResult],
     ``load_dataset("gaussian", seed=seed)``). Columns: ``method, seed, paradigm``, ``objective`` (``-loss`` of the
     last epoch: for EMI, its Gaussian MI on the training batch), ``cos_dv``/``infonce`` (the tracked bounds at the
     end, paper Section 4.2), ``cos_dv_start``, ``cos_dv_min``, ``cos_dv_min_epoch`` (the tracked cos-DV curve),
-    ``objective_min_epoch`` (the epoch of the lowest ``-loss``), ``I_G_0``, ``I_G_eps``, ``d_out``
-    (:func:`held_out_gaussian_mi`, views seeded ``seed + view_seed_offset``) and ``nn_gap``/``nn_gap_min``
+    ``objective_min_epoch`` (the epoch of the lowest ``-loss``), ``I_G_0``, ``I_G_eps``, ``d_out``,
+    ``feature_var``, ``ridge_cap`` (:func:`held_out_gaussian_mi`, views seeded ``seed + view_seed_offset``) and
+    ``nn_gap``/``nn_gap_min``
     (mean and smallest nearest-neighbour angle of the five cluster centres of encoder ``f``, degrees, Table 2).
     """
     from .data import load_dataset

@@ -23,6 +23,7 @@ def test_run_summary_rows_and_invariants(runs) -> None:
     assert list(zip(s.method, s.seed)) == [("emi", 0), ("jmi", 0)]
     assert (s.I_G_0 >= s.I_G_eps).all()          # a ridge is added noise: it cannot raise the estimate
     assert (s.d_out == 3).all()
+    assert (s.feature_var > 0).all() and (s.I_G_eps < s.ridge_cap).all()  # identical views of that scale bound it
     assert s.nn_gap.between(0, 180).all() and (s.nn_gap_min <= s.nn_gap).all()
     assert (s.objective_min_epoch >= 1).all() and (s.paradigm == "JMI").all()
     # EMI's objective is its own Gaussian MI on the training batch: -loss is that estimate

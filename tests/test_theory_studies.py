@@ -190,3 +190,21 @@ def test_sweep_claims_hand_computed() -> None:
 def test_optimal_critic_identities_on_a_large_batch() -> None:
     r = theory.optimal_critic_identities(mi=0.5, d=2, n=3000, seed=0)
     assert abs(r["joint_mean"] - 0.5) < 0.1 and abs(r["marginal_mean"] - 1.0) < 0.1
+
+
+def test_ridge_cap_at_a_feature_scale() -> None:
+    # var = the per-coordinate variance: the identical isotropic views of that scale; the scale law of the ridge
+    n, d, eps = 64, 3, 1e-3
+    unit = n / (n - 1) / d
+    assert theory.ridge_cap(d, n, eps, var=unit) == pytest.approx(theory.ridge_cap(d, n, eps), rel=1e-12)
+    for s in (0.1, 3.0, 30.0):
+        assert theory.ridge_cap(d, n, eps, var=s * s * unit) == pytest.approx(
+            theory.ridge_cap(d, n, eps / (s * s)), rel=1e-12)
+    caps = [theory.ridge_cap(d, n, eps, var=v) for v in (0.01, 0.1, 1.0, 10.0, 100.0)]
+    assert all(b > a for a, b in zip(caps, caps[1:]))  # grows with the scale
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(4000, d, generator=g, dtype=F64) * torch.tensor([0.5, 1.0, 1.5], dtype=F64)
+    var = float(torch.cov(z.T).diagonal().mean())
+    assert float(bounds.logdet_mi_estimate(z, z, eps=eps)) < theory.ridge_cap(d, n, eps, var=var)  # anisotropic: below
+    with pytest.raises(ValueError, match="var"):
+        theory.ridge_cap(d, n, eps, var=0.0)

@@ -7,7 +7,7 @@ the checks of what ``I_G`` measures:
 * :func:`gaussian_mi_bias` — on correlated Gaussians (where ``I_G`` is consistent): mean error against the
   batch size, next to the Wilks bias ``d^2 / (2N)`` of the null case.
 * :func:`ridge_study` — the ridge ``eps`` only lowers the estimate; :func:`ridge_cap` — the value of
-  ``I_G`` for identical isotropic views, the largest a ridged estimate of unit-norm features reaches.
+  ``I_G`` for identical isotropic views of a given feature scale (unit-norm rows by default).
 * :func:`affine_invariance`, :func:`nonlinear_invariance` — exact under invertible affine maps, not under
   invertible nonlinear ones; :func:`collapsed_feature_check` — why the ridge is there.
 * :func:`mc_mi` — the true MI of a distribution with exact densities, by Monte Carlo; with it
@@ -93,17 +93,21 @@ def ridge_study(eps: Sequence[float], rho: float = 0.9, d: int = 4, n: int = 409
                           "truth": truth} for e in eps])
 
 
-def ridge_cap(d: int, n: int, eps: float) -> float:
-    """``I_G`` of identical views ``Z_A = Z_B`` whose batch covariance is isotropic with trace ``n / (n - 1)``.
+def ridge_cap(d: int, n: int, eps: float, *, var: float | None = None) -> float:
+    """``I_G`` of identical views ``Z_A = Z_B`` whose batch covariance is isotropic, ``var * I``.
 
     With eigenvalues ``lambda`` of the covariance, the ridged estimate of identical views is
-    ``1/2 sum_k log((lambda_k + eps)^2 / (eps (2 lambda_k + eps)))`` (infinite at ``eps = 0``). Unit-norm rows
-    (``d`` coordinates, ``n`` rows) give a covariance of trace at most ``n / (n - 1)``; the isotropic one,
-    ``lambda = n / ((n - 1) d)``, is the most spread. Nats; ``d >= 1``, ``n >= 2``, ``eps > 0``.
+    ``1/2 sum_k log((lambda_k + eps)^2 / (eps (2 lambda_k + eps)))`` (infinite at ``eps = 0``). Each term is
+    increasing in ``lambda_k`` and concave for ``lambda_k > eps / sqrt 2``, so among covariances of one trace whose
+    eigenvalues all exceed ``eps / sqrt 2`` the isotropic one gives the largest value. ``var``: the
+    per-coordinate variance (the trace over ``d``); ``None``
+    means unit-norm rows (``d`` coordinates, ``n`` rows), whose covariance has trace at most ``n / (n - 1)``, so
+    ``var = n / ((n - 1) d)``. Since ``I_G(sA, sB; eps) = I_G(A, B; eps / s^2)``, the cap grows like
+    ``d/2 log(var / (2 eps))`` with the feature scale. Nats; ``d >= 1``, ``n >= 2``, ``eps > 0``, ``var > 0``.
     """
     d, n = check_int(d, "d", 1), check_int(n, "n", 2)
     eps = check_real(eps, "eps", positive=True)
-    lam = n / (n - 1) / d
+    lam = n / (n - 1) / d if var is None else check_real(var, "var", positive=True)
     return 0.5 * d * math.log((lam + eps) ** 2 / (eps * (2 * lam + eps)))
 
 
