@@ -111,9 +111,24 @@ def test_small_record_markdown_and_checks(tmp_path):
         bench.check_small_record(bad)
 
 
+def _chapter_defaults(name: str) -> dict:
+    import ast
+    from pathlib import Path
+
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "book" / name, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {n.target.id: ast.literal_eval(n.value) for n in ast.parse(cell.source).body if isinstance(n, ast.AnnAssign)}
+
+
 def test_chapter_parameters_are_kept():
-    assert small.TOY_RUN["overrides"] == {"epochs": 100, "batch_size": 2500, "lr": 0.5, "tau": 0.5, "seed": 0,
-                                          "device": "cpu"}
+    # the timed toy runs are chapter 04's: its parameters cell, lr None = each method's registry value
+    toy = _chapter_defaults("04_toy_gaussian.ipynb")
+    assert toy["lr"] is None and "lr" not in small.TOY_RUN["overrides"]
+    for key in ("epochs", "batch_size", "tau", "sgd_momentum", "device"):
+        assert small.TOY_RUN["overrides"][key] == toy[key], key
+    assert list(small.TOY_RUN["methods"]) == toy["methods"] and small.TOY_RUN["grid"] == {"track_centres": True}
     assert len(small.TOY_RUN["methods"]) == 8 and len(small.MNIST1D_RUN["methods"]) == 9
     assert small.SMALL_SIZES == (256, 1024, 2500, 8192)
 
