@@ -129,6 +129,9 @@ def test_chapter_parameters_are_kept():
     for key in ("epochs", "batch_size", "tau", "sgd_momentum", "device"):
         assert small.TOY_RUN["overrides"][key] == toy[key], key
     assert list(small.TOY_RUN["methods"]) == toy["methods"] and small.TOY_RUN["grid"] == {"track_centres": True}
+    probe = _chapter_defaults("07_linear_probing.ipynb")
+    assert small.MNIST1D_RUN["overrides"]["epochs"] == probe["epochs"] and probe["profile"] == "cpu"
+    assert list(small.MNIST1D_RUN["methods"]) == probe["methods"]
     assert len(small.TOY_RUN["methods"]) == 8 and len(small.MNIST1D_RUN["methods"]) == 9
     assert small.SMALL_SIZES == (256, 1024, 2500, 8192)
 
