@@ -1,7 +1,11 @@
-"""``python -m mi_ssl.bench``: the ``mi-ssl bench`` command without installing the package."""
+"""``python -m mi_ssl.bench``: the ``mi-ssl bench`` command without installing the package.
+
+The call is guarded so that importing this module (the API reference imports every module) runs nothing.
+"""
 
 import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
