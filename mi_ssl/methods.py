@@ -177,6 +177,7 @@ _COS_DV = ("cos-DV's critic is the cosine (paper Eq. 15, Section 4.2: the toy en
 _SIMSIAM = ("SimSiam (Chen & He 2021, Alg. 1 and reference builder.py): D(p, z) on l2-normalised p, z; projector ends "
             "in BatchNorm1d(affine=False); loss -(cos(p1, z2) + cos(p2, z1)) / 2, our scale")
 
+#: The registry: every method by name, as :class:`Method` (objective x paradigm x components; read-only).
 METHODS: MappingProxyType[str, Method] = MappingProxyType({m.name: m for m in [
     _m(name="sdmi", title="SDMI prototype", objective="cos_dv", update="em", objective_keys=("tau",),
        loss_on="normalised", head_end="bn", source=_COS_DV,

@@ -65,7 +65,7 @@ def divergence(encoders: dict[str, nn.Module], x: torch.Tensor) -> str | None:
 
     The limits were set from what healthy runs show: the largest value over every epoch of jmi, sdmi,
     simsiam, byol, mocov3, barlow_twins, vicreg, emi and simclr at their CPU-profile defaults (``gaussian``,
-    100 epochs: |w| <= 13.3, std of h and z <= 0.15; ``digits``, 10 epochs: |w| <= 1.08, std of h <= 0.65,
+    100 epochs: ``|w| <= 13.3``, std of h and z <= 0.15; ``digits``, 10 epochs: ``|w| <= 1.08``, std of h <= 0.65,
     of z <= 1.82). Diverging runs cross both limits by orders of magnitude: at ``lr=1e6`` the toy encoder's
     weights pass 6e5 in the first epoch (its l2-normalised output stays bounded, as does its loss) and go
     on to 1e24; on ``digits`` the weights reach ~1e7 and the std of h 1e6-8e6 while the batch-normalised

@@ -1,4 +1,4 @@
-"""The dot-product critic ``T = z_A . z_B / scale`` of Barlow Twins (paper Eq. 12; Sections 3.4 and A.3).
+"""The dot-product critic ``T = <z_A, z_B> / scale`` of Barlow Twins (paper Eq. 12; Sections 3.4 and A.3).
 
 * **Closed forms** for zero-mean views with covariances ``Sigma_A, Sigma_B`` and cross-covariance
   ``C = E[z_A z_B^T]`` (``[d, d]`` each): the marginal term ``K(s)`` when the views are Gaussian
