@@ -86,3 +86,23 @@ def test_monotonicity_panels_points_and_threshold():
         assert pts == 8                                                   # 2 methods x 2 seeds x 2 estimators
         assert any(list(line.get_ydata()) == [0.9, 0.9] for line in ax.lines)
     assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
+
+
+def test_centre_trajectories_one_panel_per_run_segments_fading_in_and_final_dots():
+    from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for epoch in range(11):
+        for cluster in range(5):
+            v = rng.normal(size=3)
+            x, y, z = v / np.linalg.norm(v)
+            rows += [{"epoch": epoch, "encoder": enc, "cluster": cluster, "x": x, "y": y, "z": z} for enc in "fg"]
+    frame = pd.DataFrame(rows)
+    fig = plots.plot_centre_trajectories({"jmi": frame, "sdmi": frame}, {"jmi": "JMI"}, ncols=2)
+    assert len(fig.axes) == 2 and fig.axes[0].get_title().startswith("JMI (f, 10 ep.)")
+    lines = [c for c in fig.axes[0].collections if isinstance(c, Line3DCollection)][1:]  # [0]: the sphere
+    assert len(lines) == 5 and all(len(c.get_colors()) == 10 for c in lines)       # 10 epoch steps per centre
+    alpha = lines[0].get_colors()[:, 3]
+    assert np.all(np.diff(alpha) > 0) and alpha[-1] == pytest.approx(1.0 - 0.85 / 11)
+    plt.close(fig)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
 __all__ = [
     "plot_centre_trajectories", "plot_centres_at_epochs", "plot_nn_gaps", "plot_mi_curves", "plot_seed_gaps",
@@ -47,10 +48,11 @@ def plot_centre_trajectories(frames: Mapping[str, pd.DataFrame], titles: Mapping
         df = df[df["encoder"] == encoder]
         epochs = np.sort(df["epoch"].unique())
         for k, grp in df.groupby("cluster"):
-            grp = grp.sort_values("epoch")
-            pts = grp[["x", "y", "z"]].to_numpy()
-            for j in range(1, len(pts)):
-                ax.plot(*pts[j - 1:j + 1].T, color=palette[k], alpha=0.15 + 0.85 * j / len(pts), lw=1.2)
+            pts = grp.sort_values("epoch")[["x", "y", "z"]].to_numpy()
+            # one segment per epoch step, more opaque as training goes on: one collection, not a line per step
+            rgba = np.tile((*palette[k][:3], 1.0), (len(pts) - 1, 1))
+            rgba[:, 3] = 0.15 + 0.85 * np.arange(1, len(pts)) / len(pts)
+            ax.add_collection3d(Line3DCollection(np.stack([pts[:-1], pts[1:]], axis=1), colors=rgba, linewidths=1.2))
             ax.scatter(*pts[-1], color=palette[k], s=40, depthshade=False)
         ax.set_title((titles or {}).get(name, name) + f" ({encoder}, {int(epochs[-1])} ep.)", fontsize=9)
     fig.tight_layout()
