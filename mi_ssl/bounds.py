@@ -27,7 +27,6 @@ needs a device sync; hot training loops switch it off with :func:`mi_ssl.checks.
 from __future__ import annotations
 
 import math
-import sys
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +38,6 @@ from .checks import check_scores as _check_scores
 
 __all__ = [
     "off_diagonal",
-    "exclude_from_compile",
     "cosine_scores",
     "dot_scores",
     "at_least_float32",
@@ -235,33 +233,16 @@ def row_logsumexp(a: torch.Tensor, b: torch.Tensor, *, exclude_diagonal: bool = 
         shift = check_real(shift, "shift")
     if block_rows is not None:
         block_rows = check_int(block_rows, "block_rows", 1)
-    if _kernel is _row_logsumexp and "torch._dynamo" in sys.modules:
-        exclude_from_compile()  # dynamo is loaded, so something may compile: keep it out of the block loop
-    return _kernel(a, b, exclude_diagonal, shift, block_rows)
+    return _row_logsumexp(a, b, exclude_diagonal, shift, block_rows)
 
 
-def exclude_from_compile() -> None:
-    """Keep ``torch.compile`` out of :func:`row_logsumexp`'s kernel (``torch.compiler.disable``): its block loop
-    would unroll (compiling cos-DV at N = 2,500 took 85 s instead of 9 s) and it leaves little to fuse.
-
-    Not applied at import, since ``torch.compiler.disable`` imports ``torch._dynamo`` (about a second in every
-    process, the book's worker processes included); :func:`mi_ssl.training.fit` calls it before it compiles, and
-    :func:`row_logsumexp` itself as soon as ``torch._dynamo`` is loaded. Idempotent."""
-    global _kernel
-    if _kernel is _row_logsumexp:
-        _kernel = torch.compiler.disable(_row_logsumexp)
-
-
+@torch.compiler.disable
 def _row_logsumexp(a: torch.Tensor, b: torch.Tensor, exclude_diagonal: bool, shift: float | None,
                    block_rows: int | None) -> torch.Tensor:
     n = a.shape[0]
     if block_rows is None:
         block_rows = n if n < BLOCKED_FROM else _rows_per_block(a)
     return _RowLogSumExp.apply(a, b, exclude_diagonal, shift, block_rows)
-
-
-#: What :func:`row_logsumexp` calls: the kernel, or its compile-excluded wrapper (:func:`exclude_from_compile`).
-_kernel = _row_logsumexp
 
 
 def cosine_factors(za: torch.Tensor, zb: torch.Tensor, tau: float

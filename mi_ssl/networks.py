@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torchvision
 from torch import nn
 
 __all__ = [
@@ -163,8 +164,6 @@ def resnet(depth: int = 18, small_images: bool = True, in_channels: int = 3, **k
     if depth not in _RESNET_FEATURE_DIM:
         raise ValueError(f"depth must be one of {sorted(_RESNET_FEATURE_DIM)}, got {depth!r}")
     _check_positive_int("in_channels", in_channels)
-    import torchvision  # here, not at import: torchvision imports torch._dynamo (~1 s per process)
-
     ctor = torchvision.models.resnet18 if depth == 18 else torchvision.models.resnet50
     net = ctor(weights=None, **kwargs)
     if small_images:

@@ -100,8 +100,6 @@ class Stepper:
         if channels_last:
             learner.to(memory_format=torch.channels_last)
         self.optimizers = {ph: _optimizer(cfg, learner.parameters_for(ph), device) for ph in learner.phases}
-        if cfg.compile:
-            bounds.exclude_from_compile()
         self.loss_fn = torch.compile(learner.loss) if cfg.compile else learner.loss
         self.autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp)
 
