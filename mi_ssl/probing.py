@@ -51,7 +51,6 @@ __all__ = ["encoder_features", "probe_encoder", "probe_run", "probe_fit", "probe
            "table1_view", "paper_bars", "table1_pattern", "seed_view"]
 
 
-
 def encoder_features(encoder: nn.Module, data: SSLData, device: torch.device | str = "cpu",
                      batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Frozen features ``(h_train [N, F], h_test [M, F], z_train [N, D], z_test [M, D])`` on CPU.

@@ -38,6 +38,18 @@ def test_notebook_conventions(path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
+#: Issue 13: a chapter is narrative over short calls into the package. Every line of every code cell counts
+#: (blank lines, comments, the install cell and hidden cells included), as a reader who opens the notebook sees them.
+MAX_CODE_LINES = 120
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_code_stays_thin(path):
+    nb = nbformat.read(path, as_version=4)
+    lines = sum(len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code")
+    assert lines <= MAX_CODE_LINES, f"{path.name}: {lines} code lines (at most {MAX_CODE_LINES}); move code into mi_ssl"
+
+
 def test_nbval_fails_when_an_asserted_claim_stops_holding(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

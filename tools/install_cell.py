@@ -35,14 +35,11 @@ def cell_source(url: str) -> str:
     """The install cell's code for the repository at ``url``."""
     return (
         "# NBVAL_SKIP\n"
-        "# Launched on Colab or Binder: install mi_ssl from the repository (does nothing where it is installed).\n"
-        "import importlib.util\n"
-        "import subprocess\n"
-        "import sys\n"
-        "\n"
+        "# Launched alone (Colab, Binder): install mi_ssl from the repository; a no-op where it is installed.\n"
+        "import importlib.util, subprocess, sys  # noqa: E401\n"
         "if importlib.util.find_spec(\"mi_ssl\") is None:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"mi-ssl @ git+{url}\"],\n"
-        "                   check=True)"
+        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"mi-ssl @ git+{url}\"],"
+        " check=True)"
     )
 
 

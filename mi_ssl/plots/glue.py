@@ -22,8 +22,6 @@ def glue_figure(name: str, fig: Figure) -> Figure:
     return fig
 
 
-
-
 def glue_values(**values: object) -> None:
     """Store numbers and text for ``{glue:text}`` (``myst_nb.glue``, not displayed): ``glue_values(gap=1.5)``.
 
