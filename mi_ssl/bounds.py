@@ -101,6 +101,17 @@ def _without_diagonal(s: torch.Tensor, fill: float) -> torch.Tensor:
     return out
 
 
+def _softplus_sum(s: torch.Tensor) -> torch.Tensor:
+    """``sum softplus(s)`` as ``sum max(s, 0) + sum log(1 + exp(-|s|))``, for no-gradient estimates.
+
+    Within one machine epsilon per entry (absolute) of ``F.softplus(s).sum()``, ``-inf`` entries adding 0. On the
+    CPU it is about 5x faster: torch's ``softplus``/``log1p`` kernels are not vectorised there, ``exp`` and ``log``
+    are (measured: 0.7 vs 3.4 ms for a 100 x 2,500 float32 block, one thread), and :func:`estimate_all` runs it
+    on every pair of every tracking epoch.
+    """
+    return s.clamp(min=0).sum() + s.abs().neg_().exp_().add_(1).log_().sum()
+
+
 # --------------------------------------------------------------------------- critics
 def cosine_scores(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
     """Cosine critic divided by a temperature: ``S_ij = cos(za_i, zb_j) / tau``.
@@ -440,7 +451,7 @@ def estimate_all(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> dict[s
     for r0 in range(0, n, rows):
         s = a[r0:r0 + rows] @ b.T
         s.diagonal(offset=r0).fill_(-math.inf)
-        softplus_off += F.softplus(s).sum()
+        softplus_off += _softplus_sum(s)
         m = s.amax(dim=1)
         lse_off[r0:r0 + rows] = torch.log(s.sub_(m[:, None]).exp_().sum(dim=1)) + m
     pairs = n * (n - 1)

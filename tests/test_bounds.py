@@ -346,3 +346,21 @@ def test_checks_context_switches_finiteness_check_and_restores_it() -> None:
             bounds.dv(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="non-finite"):
         bounds.dv(nan)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_softplus_sum_is_softplus_to_one_epsilon_per_entry(dtype) -> None:
+    g = _gen(11)
+    s = torch.cat([40 * torch.randn(5000, generator=g, dtype=dtype),
+                   torch.tensor([-math.inf, -1e4, -30.0, -17.0, 0.0, 17.0, 30.0, 1e4], dtype=dtype)])
+    s64 = s.to(torch.float64)  # reference: log1p in float64 (F.softplus drops log1p(e^-x) above x = 20)
+    ref = (s64.clamp(min=0) + torch.log1p(torch.exp(-s64.abs()))).sum()
+    got = bounds._softplus_sum(s.clone()).to(torch.float64)
+    # the sum of ~5,000 values of magnitude up to ~1e4: rounding of the sum itself dominates
+    assert abs(float(got - ref)) <= s.numel() * torch.finfo(dtype).eps * float(s[s.isfinite()].abs().max())
+    small = torch.linspace(-3, 3, 1001, dtype=dtype)  # the cosine critic's range at tau >= 1/3
+    per_entry = bounds._softplus_sum(small.clone()) - torch.nn.functional.softplus(small).sum()
+    assert abs(float(per_entry)) / small.numel() <= 4 * torch.finfo(dtype).eps
+    before = small.clone()
+    bounds._softplus_sum(small)
+    assert torch.equal(small, before)  # the block is not modified in place
