@@ -11,18 +11,18 @@ names (``cos_dv`` here is ``-bounds.cos_dv_estimate``, ``emi`` is ``-bounds.logd
 (wrong shapes, integer tensors, ``tau <= 0``, negative or non-finite weights) raises one error naming
 the parameter (:mod:`mi_ssl.checks`).
 
-=================  ==========================================  =================
-objective          what it is                                  MI role (Table 7)
-=================  ==========================================  =================
-``cos_dv``         -I_cos-DV, paper Eq. 15                     explicit MI (DV)
-``joint_only``     -joint term of Eq. 15 (no marginal term)    ablation
-``nt_xent``        SimCLR's NT-Xent (InfoNCE over 2N views)    explicit MI
-``moco_infonce``   InfoNCE of queries against momentum keys    explicit MI
-``negative_cosine`` SimSiam / BYOL alignment                   MI surrogate
-``barlow_twins``   Zbontar et al. 2021                         MI surrogate
-``vicreg``         Bardes et al. 2022 (25 / 25 / 1)            MI surrogate
-``emi``            explicit Gaussian MI of arXiv 2409.04747    explicit MI
-=================  ==========================================  =================
+===================  ========================================  =================
+objective            what it is                                MI role (Table 7)
+===================  ========================================  =================
+``cos_dv``           -I_cos-DV, paper Eq. 15                   explicit MI (DV)
+``joint_only``       -joint term of Eq. 15 (no marginal term)  ablation
+``nt_xent``          SimCLR's NT-Xent (InfoNCE over 2N views)  explicit MI
+``moco_infonce``     InfoNCE of queries against momentum keys  explicit MI
+``negative_cosine``  SimSiam / BYOL alignment                  MI surrogate
+``barlow_twins``     Zbontar et al. 2021                       MI surrogate
+``vicreg``           Bardes et al. 2022 (25 / 25 / 1)          MI surrogate
+``emi``              explicit Gaussian MI of arXiv 2409.04747  explicit MI
+===================  ========================================  =================
 """
 
 from __future__ import annotations

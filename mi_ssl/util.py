@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["atomic_write", "resolve_device", "git_commit", "git_dirty", "provenance", "evaluating"]
+__all__ = ["atomic_write", "resolve_device", "git_commit", "git_dirty", "cpu_model", "provenance", "evaluating"]
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
@@ -73,11 +74,27 @@ def git_dirty() -> bool | None:
     return None if status is None else bool(status)
 
 
+def cpu_model() -> str:
+    """The host CPU as the kernel names it (``model name`` of ``/proc/cpuinfo``; ``platform.processor()`` where
+    there is none) and the instruction set torch's CPU kernels use, e.g. ``"AMD EPYC (AVX512)"``.
+
+    Timings on a shared CPU machine move with the host it lands on; a record that names the CPU says which."""
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    name = name or platform.processor() or "unknown"
+    return f"{name} ({torch.backends.cpu.get_cpu_capability()})"
+
+
 def provenance(device: torch.device | str = "cpu", **extra: Any) -> dict[str, Any]:
-    """Where a result comes from: device name, torch version, commit, plus any ``extra`` fields."""
+    """Where a result comes from: device name, host CPU (:func:`cpu_model`), torch version, commit, plus any
+    ``extra`` fields."""
     device = torch.device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    return {"device": name, "torch": torch.__version__, "commit": git_commit(), **extra}
+    return {"device": name, "cpu": cpu_model(), "torch": torch.__version__, "commit": git_commit(), **extra}
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ def test_provenance_states_device_torch_and_commit():
     p = provenance("cpu", world_size=2)
     assert p["device"] == "cpu" and p["torch"] == torch.__version__ and p["world_size"] == 2
     assert isinstance(p["commit"], str) and p["commit"]
+    assert p["cpu"].endswith(f"({torch.backends.cpu.get_cpu_capability()})") and len(p["cpu"]) > 3
 
 
 def test_evaluating_freezes_and_restores_each_modules_mode():

@@ -31,6 +31,7 @@ from .gaussians import gaussian_mi_from_cov, sample_correlated_gaussians
 
 __all__ = [
     "FAMILIES",
+    "STUDY_FAMILIES",
     "view_covariance",
     "sample_views",
     "sample_relu_views",
@@ -41,6 +42,8 @@ __all__ = [
 # --------------------------------------------------------------------------- samplers
 FAMILIES = ("gaussian", "laplace", "uniform", "mixture", "student_t")
 """Laws of the i.i.d. zero-mean, unit-variance noise that :func:`sample_views` colours with one covariance."""
+STUDY_FAMILIES = (*FAMILIES, "relu")
+"""The families :func:`family_study` compares: :data:`FAMILIES` and ``"relu"`` (:func:`sample_relu_views`)."""
 
 
 def _unit_noise(shape: tuple[int, ...], family: str, generator: torch.Generator | None) -> torch.Tensor:
@@ -200,7 +203,7 @@ _TAILS = {
 
 
 def family_study(
-    families: Sequence[str] = (*FAMILIES, "relu"),
+    families: Sequence[str] = STUDY_FAMILIES,
     d: int = 8,
     rho: float = 0.8,
     within: float = 0.0,
