@@ -17,13 +17,21 @@ import pandas as pd
 
 from .util import atomic_write, git_commit
 
-__all__ = ["VERDICTS", "Claim", "record", "load", "verdict_table", "DEFAULT_DIR"]
+__all__ = ["VERDICTS", "verdict_from", "Claim", "record", "load", "verdict_table", "DEFAULT_DIR"]
 
 #: The words a verdict may use, in the order the verdict page sorts them.
 VERDICTS = ("holds", "holds under stated setting", "tie", "does not hold", "not testable here")
 
 #: Where chapters write their records, relative to the book's folder (the chapters' working directory).
 DEFAULT_DIR = "_claims"
+
+
+def verdict_from(holds: bool, under_stated_setting: bool = False) -> str:
+    """``"holds"`` when the claim holds as the paper states it; else ``"holds under stated setting"`` when it holds
+    only under the setting the claim names; else ``"does not hold"``."""
+    if holds:
+        return "holds"
+    return "holds under stated setting" if under_stated_setting else "does not hold"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 from . import evaluation, stats
 from .bounds import logdet_mi_estimate
 from .checks import check_real
-from .claims import Claim
+from .claims import Claim, verdict_from
 from .data.base import SSLData
 from .methods import get_method
 from .theory.logdet import ridge_cap
@@ -141,25 +141,24 @@ def emi_claims(bias: pd.DataFrame, nonlinear: pd.DataFrame, binary: pd.DataFrame
     b = binary[binary.sigma == sigma]
     e, j = (runs[runs.method == m].set_index("seed").sort_index() for m in ("emi", "jmi"))
     gap = stats.paired(j.nn_gap, e.nn_gap)
-    verdict = lambda ok: "holds" if ok else "does not hold"  # noqa: E731
     return [
         Claim("emi-exact-gaussian", "the log-det formula is the MI of jointly Gaussian representations",
               "EMI (arXiv 2409.04747)", f"mean error at N={n_max}: at most {err:.3f} nats; upward bias ~d^2/(2N) below",
-              verdict(err < 0.03), f"correlated Gaussians, d={d}", "sec-emi-gaussian", seeds),
+              verdict_from(err < 0.03), f"correlated Gaussians, d={d}", "sec-emi-gaussian", seeds),
         Claim("emi-invariance", "MI is invariant to invertible maps, so the formula applies beyond Gaussians",
               "EMI abstract", f"affine maps: exact; nonlinear maps move I_G by up to {ci(worst, 2)} nats",
-              verdict(not (moved.error.abs() > 0.2).any()), "invertible nonlinear maps of Gaussian views",
+              verdict_from(not (moved.error.abs() > 0.2).any()), "invertible nonlinear maps of Gaussian views",
               "sec-emi-invariance", seeds),
         Claim("emi-measures-mi", "the Gaussian MI measures the MI of non-Gaussian representations", "EMI abstract",
               f"binary latent: I_G {ci(b.I_G, 3)} vs log 2 >= true MI {ci(b.true_mi, 3)} at sigma={sigma:g}",
-              verdict(not (b.I_G > math.log(2)).any()), "two-cluster latent", "sec-emi-bound", seeds),
+              verdict_from(not (b.I_G > math.log(2)).any()), "two-cluster latent", "sec-emi-bound", seeds),
         Claim("emi-toy-ceiling", "EMI's objective on the toy is an MI of the representations", "EMI abstract",
               f"objective {ci(e.objective, 2)} nats vs ceiling I(x1; x2) = {toy_mi:.2f}; ridge cap at the features' "
-              f"scale {ci(e.ridge_cap, 2)}", verdict(not (e.objective > toy_mi).all()), setting, "sec-emi-training",
-              seeds),
+              f"scale {ci(e.ridge_cap, 2)}", verdict_from(not (e.objective > toy_mi).all()), setting,
+              "sec-emi-training", seeds),
         Claim("emi-toy-geometry", "EMI spreads the toy clusters like the JMI prototype",
               f"JMI {jmi_paper_gap}° (Table 2); EMI not in the paper",
               f"NN gap EMI {ci(e.nn_gap, 1, '°')}; JMI - EMI {gap.mean:+.1f}° (95 % CI {gap.low:+.1f} to "
-              f"{gap.high:+.1f})", verdict(stats.verdict(gap, "jmi", "emi") != "jmi > emi"), setting,
+              f"{gap.high:+.1f})", verdict_from(stats.verdict(gap, "jmi", "emi") != "jmi > emi"), setting,
               "sec-emi-training", seeds),
     ]

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import paper, stats
-from .claims import Claim
+from .claims import Claim, verdict_from
 from .methods import get_method
 from .probing import CEILING, FLOOR, table1_pattern
 
@@ -95,18 +95,18 @@ def claims(ev: Table1Evidence, setting: str, seeds: Sequence[int], n_recorded: i
         Claim("table1_no_single_best", "No single method outperforms all others (Table 1 pattern)",
               f"best per data set differs: {f['paper_best']} (Table 1)",
               f"best mean {f['best']}; vs runner-up {f['runner_up']}: {f['best_vs_runner_up']}",
-              "does not hold" if pat["single_best"] else "holds", setting, anchor, seeds),
+              verdict_from(not pat["single_best"]), setting, anchor, seeds),
         Claim("table1_paradigms", "Both paradigms (SDMI and JMI) are competitive (Table 1 pattern)",
               f"CIFAR-10 (Table 1): {c10}",
               f"best SDMI ({f['best_sdmi']}) - best JMI ({f['best_jmi']}): {f['paradigms']}",
               "not testable here" if "paradigms" not in pat else
-              "holds" if stats.verdict(pat["paradigms"]) == "tie" else "does not hold", setting, anchor, seeds),
+              verdict_from(stats.verdict(pat["paradigms"]) == "tie"), setting, anchor, seeds),
         Claim("table1_prototypes", "The SDMI and JMI prototypes are competitive with established methods",
               f"SDMI {cifar['sdmi']:.2f}, JMI {cifar['jmi']:.2f} vs {cifar.min():.2f}-{cifar.max():.2f} on CIFAR-10 "
               "(Table 1)",
               f"vs the per-seed median of the established methods: SDMI {f['sdmi_vs_field']}; JMI {f['jmi_vs_field']}",
               "not testable here" if not proto_vs else
-              "holds" if all(stats.verdict(p) != "a < b" for p in proto_vs.values()) else "does not hold",
+              verdict_from(all(stats.verdict(p) != "a < b" for p in proto_vs.values())),
               setting, anchor, seeds),
         Claim("table1_image_scale", "Table 1's accuracies on CIFAR-10/100, TinyImageNet, ImageNet-100",
               "e.g. SDMI (f) {:.2f} ± {:.2f} % on CIFAR-10 (Table 1)".format(*paper.TABLE1["sdmi", "f"][0]),

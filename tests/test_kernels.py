@@ -248,4 +248,3 @@ def test_row_logsumexp_rejects_bad_input() -> None:
     # one row without its diagonal entry is fine when the diagonal is kept: log exp(a . b)
     one = bounds.row_logsumexp(a[:1], a[:1])
     assert float(one) == pytest.approx(float(a[0] @ a[0]), rel=1e-6)
-

@@ -88,3 +88,10 @@ def test_claims_refuse_bad_records(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="bad.json"):
         claims.load(tmp_path)
+
+
+def test_verdict_from_names_the_three_outcomes() -> None:
+    assert claims.verdict_from(True) == "holds" and claims.verdict_from(True, under_stated_setting=True) == "holds"
+    assert claims.verdict_from(False, under_stated_setting=True) == "holds under stated setting"
+    assert claims.verdict_from(False) == "does not hold"
+    assert {claims.verdict_from(h, u) for h in (True, False) for u in (True, False)} <= set(claims.VERDICTS)

@@ -27,7 +27,7 @@ import torch
 
 from .. import bounds
 from ..checks import check_int
-from ..claims import Claim
+from ..claims import Claim, verdict_from
 from .cumulants import cumulant_study
 from .dot_critic import dot_mgf_study, variance_decomposition
 from .families import sample_views, view_covariance
@@ -146,18 +146,16 @@ def derivation_claims(cum: pd.DataFrame, dot: pd.DataFrame, var: pd.DataFrame, f
     good, poor = sorted(err[err < 0.01].index), sorted(err[err > 0.2].index)
     tau_lo, t1 = min(cum.tau), (1.0 if 1.0 in set(cum.tau) else max(cum.tau))
     at = lambda tau: cum[cum.tau == tau].rel_err_half  # noqa: E731
-    s1 = "holds" if len(good) == err.size else "holds under stated setting" if good else "does not hold"
+    s1 = verdict_from(len(good) == err.size, under_stated_setting=bool(good))
     exact_identity = bool((cum.identity_gap < 1e-10).all())
-    s2 = ("does not hold" if not exact_identity else "holds" if (cum.rel_err_one < 0.01).all()
-          else "holds under stated setting")
+    s2 = verdict_from(exact_identity and bool((cum.rel_err_one < 0.01).all()), under_stated_setting=exact_identity)
     unscaled = dot[dot.scale == 1.0]
-    s3 = "does not hold" if len(unscaled) and np.isinf(unscaled.exact_k1).all() else "holds"
+    s3 = verdict_from(not (len(unscaled) and np.isinf(unscaled.exact_k1).all()))
     a = var[var.case == VARIANCE_CASES[0]]
-    s4 = "does not hold" if ((a.marginal_offdiag.abs() < 0.1) & (a.bt_offdiag > 1.0)).all() else "holds"
+    s4 = verdict_from(not ((a.marginal_offdiag.abs() < 0.1) & (a.bt_offdiag > 1.0)).all())
     others = fam[fam.family != "gaussian"]
     exact_aligned = bool((landscape.affine_resid < 1e-9).all() and (landscape.affine_slope > 0).all())
-    s5 = ("holds under stated setting" if exact_aligned and landscape.taylor_trace_only.all()
-          else "holds" if exact_aligned else "does not hold")
+    s5 = verdict_from(exact_aligned and not landscape.taylor_trace_only.all(), under_stated_setting=exact_aligned)
     batch = (f"batch {unscaled.batch_k1.min():.1f}-{unscaled.batch_k1.max():.1f} vs {d / 2:.1f}" if len(unscaled)
              else "scale 1 not run")
     return [
