@@ -25,15 +25,16 @@ import json
 import math
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from . import evaluation
 from .config import TrainConfig, make_config
@@ -43,8 +44,8 @@ from .paradigms import Learner
 from .training import FitResult, fit
 from .util import evaluating
 
-__all__ = ["run", "run_methods", "run_grid", "parallel_map", "method_config", "run_key", "data_fingerprint",
-           "centre_tracker", "centres_frame", "monotonicity", "monotonicity_table", "nn_gap_table"]
+__all__ = ["run", "run_methods", "run_grid", "parallel_map", "shutdown_workers", "method_config", "run_key",
+           "data_fingerprint", "centre_tracker", "centres_frame", "monotonicity", "monotonicity_table", "nn_gap_table"]
 
 
 _FINGERPRINT_BYTES = 64 * 2**20      # tensors larger than this are fingerprinted from evenly spaced rows
@@ -109,8 +110,53 @@ def run(cfg: TrainConfig, data: SSLData | None = None, *, cache_dir: str | Path 
     return fit(cfg, data, out=out, resume=True, progress=progress, callbacks=callbacks)
 
 
-def _one_thread() -> None:
+def _spearmanr(x: np.ndarray, y: np.ndarray):
+    from scipy import stats  # here, not at import: a spawned worker is 0.5 s quicker to start without it
+
+    return stats.spearmanr(x, y)
+
+
+def _worker_init() -> None:
+    # Ctrl-C (a notebook's interrupt reaches the whole process group) is the parent's to handle: it stops the
+    # workers itself (shutdown_workers(now=True)); idle workers would otherwise die printing tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
+
+
+# One pool of spawned workers per process, kept between calls of parallel_map: starting a worker (a fresh
+# interpreter importing torch and mi_ssl) takes about 5 s on the 2-core machine, and a chapter calls
+# parallel_map several times (the toy chapter: its grid, then one grid per sensitivity setting).
+_POOL: dict[str, Any] = {"workers": 0, "executor": None}
+_POOL_LOCK = threading.Lock()
+
+
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    with _POOL_LOCK:
+        if _POOL["executor"] is not None and _POOL["workers"] != workers:
+            _POOL["executor"].shutdown(wait=True)
+            _POOL["executor"] = None
+        if _POOL["executor"] is None:
+            ctx = multiprocessing.get_context("spawn")
+            _POOL.update(workers=workers, executor=ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                                                       initializer=_worker_init))
+        return _POOL["executor"]
+
+
+def shutdown_workers(*, now: bool = False) -> None:
+    """Stop the worker processes :func:`parallel_map` keeps (they also stop with this process).
+
+    ``now=True``: stop them mid-task (what an error or an interrupt in :func:`parallel_map` does); else each
+    finishes the task it runs and the queued ones are dropped.
+    """
+    with _POOL_LOCK:
+        pool = _POOL["executor"]
+        _POOL.update(workers=0, executor=None)
+    if pool is None:
+        return
+    if now:  # ProcessPoolExecutor has no public way to stop a running task before Python 3.14
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _call(fn_and_kwargs: tuple[Callable[..., Any], dict[str, Any]]) -> Any:
@@ -126,14 +172,17 @@ def parallel_map(fn: Callable[..., Any], tasks: Sequence[dict[str, Any]], worker
     the results do not depend on how many workers there were. ``fn`` must be importable (a module-level
     function) and its arguments and result picklable: worker processes are *spawned* (a fork of a process
     that already ran torch's thread pools can deadlock). ``workers=None``: one per CPU core, at most one per
-    task. Results come back in the order of ``tasks``.
+    task. Results come back in the order of ``tasks``. The worker processes are started on the first call and
+    kept for the next ones with the same ``workers`` (:func:`shutdown_workers` stops them); a failing task stops
+    the pool at once (the running tasks are stopped, the queued ones dropped) and its error is raised; so does an
+    interrupt.
     """
     from .training import progress_enabled
 
     tasks = list(tasks)
     n = len(tasks)
     if workers is None:
-        workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, n)
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers={workers!r} must be an integer >= 1 (or None: one per CPU core)")
     bar = None
@@ -153,12 +202,17 @@ def parallel_map(fn: Callable[..., Any], tasks: Sequence[dict[str, Any]], worker
             finally:
                 torch.set_num_threads(threads)
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=ctx, initializer=_one_thread) as pool:
-                for r in pool.map(_call, [(fn, t) for t in tasks]):
-                    results.append(r)
+            pool = _worker_pool(workers)  # processes start as tasks need them: at most n
+            try:
+                futures = [pool.submit(_call, (fn, t)) for t in tasks]
+                for done in as_completed(futures):
+                    done.result()  # the first failure, as soon as it happens
                     if bar is not None:
                         bar.update()
+            except BaseException:
+                shutdown_workers(now=True)
+                raise
+            results = [f.result() for f in futures]
     finally:
         if bar is not None:
             bar.close()
@@ -267,7 +321,7 @@ def monotonicity(values: Iterable[float], tol: float = 0.01) -> dict[str, float]
     rng = float(v.max() - v.min()) or 1.0
     d = np.diff(v)
     return {
-        "spearman": float(stats.spearmanr(np.arange(len(v)), v).statistic),
+        "spearman": float(_spearmanr(np.arange(len(v)), v).statistic),
         "nondecreasing": float(np.mean(d >= -tol * rng)),
         "strict_nondecreasing": float(np.mean(d >= 0)),
         "drawdown": float((np.maximum.accumulate(v) - v).max() / rng),

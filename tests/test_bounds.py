@@ -217,13 +217,14 @@ def test_cos_dv_estimate_is_minus_eq15_by_a_double_loop(tau: float) -> None:
     assert float(bounds.cos_dv_estimate(za, zb, tau)) == pytest.approx(via_scores, rel=1e-12)
 
 
-def test_estimate_all_keys_and_values() -> None:
+@pytest.mark.parametrize("tau", [0.5, 0.02])  # float32: shifted by 1/tau (2/tau <= 60), then by each row's max
+def test_estimate_all_keys_and_values(tau: float) -> None:
     g = _gen(6)
     za = torch.randn(10, 4, generator=g)
     zb = za + 0.1 * torch.randn(10, 4, generator=g)
-    est = bounds.estimate_all(za, zb, 0.5)
+    est = bounds.estimate_all(za, zb, tau)
     assert set(est) == {"mi_cos_dv", "mi_infonce", "mi_jsd"}
-    s = bounds.cosine_scores(za, zb, 0.5)
+    s = bounds.cosine_scores(za, zb, tau)
     assert est["mi_cos_dv"] == pytest.approx(float(bounds.dv(s)), abs=1e-5)
     assert est["mi_infonce"] == pytest.approx(float(bounds.infonce(s)), abs=1e-5)
     assert est["mi_jsd"] == pytest.approx(float(bounds.jsd(s)), abs=1e-5)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import time
 
 import pandas as pd
 import pytest
@@ -58,3 +61,21 @@ def test_parallel_map_keeps_order_and_restores_threads() -> None:
     before = torch.get_num_threads()
     out = experiments.parallel_map(dict, [{"a": i} for i in range(5)], workers=1, progress=False)
     assert out == [{"a": i} for i in range(5)] and torch.get_num_threads() == before
+
+
+def test_parallel_map_keeps_its_workers_between_calls() -> None:
+    """The spawned workers are started once per process and re-used; a failing task raises, and the next call
+    starts a fresh pool."""
+    try:
+        first = set(experiments.parallel_map(os.getpid, [{}] * 4, workers=2, progress=False))
+        second = set(experiments.parallel_map(os.getpid, [{}] * 4, workers=2, progress=False))
+        assert os.getpid() not in first and 1 <= len(first) <= 2 and second <= first
+        start = time.perf_counter()   # a failing task stops the pool at once, the task still running included
+        with pytest.raises(TypeError):
+            experiments.parallel_map(subprocess.call, [{"args": ["sleep", "60"]}, {"args": 5}], workers=2,
+                                     progress=False)
+        assert time.perf_counter() - start < 30
+        third = set(experiments.parallel_map(os.getpid, [{}] * 2, workers=2, progress=False))
+        assert not third & first
+    finally:
+        experiments.shutdown_workers()
