@@ -268,8 +268,13 @@ def cosine_factors(za: torch.Tensor, zb: torch.Tensor, tau: float
     za, zb = at_least_float32(za), at_least_float32(zb)
     a = za / (torch.linalg.vector_norm(za, dim=1, keepdim=True).clamp_min(_NORM_EPS) * tau)
     b = F.normalize(zb, dim=1, eps=_NORM_EPS)
-    shift = 1.0 / tau if 2.0 / tau <= _MAX_SPAN.get(a.dtype, 0.0) else None
-    return a, b, shift
+    return a, b, _cosine_shift(tau, a.dtype)
+
+
+def _cosine_shift(tau: float, dtype: torch.dtype) -> float | None:
+    """``1/tau``, the cosine critic's largest score, where ``exp(S - 1/tau) >= exp(-2/tau)`` stays far from
+    underflow in ``dtype``; else ``None`` (shift each row by its maximum)."""
+    return 1.0 / tau if 2.0 / tau <= _MAX_SPAN.get(dtype, 0.0) else None
 
 
 # --------------------------------------------------------------------------- bounds on a score matrix
@@ -449,14 +454,14 @@ def estimate_all(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> dict[s
     joint = (a * b).sum(dim=1)                       # S_ii
     lse_off = a.new_empty(n)                         # log sum_{j != i} exp S_ij
     softplus_off = a.new_zeros(())                   # sum_{i != j} softplus(S_ij)
-    fixed = 2 / tau <= _MAX_SPAN.get(a.dtype, 0.0)    # exp(S - 1/tau) >= exp(-2/tau): a normal number
+    shift = _cosine_shift(tau, a.dtype)
     for r0 in range(0, n, rows):
         s = a[r0:r0 + rows] @ b.T
         s.diagonal(offset=r0).fill_(-math.inf)
-        if fixed:   # softplus(S) = log(1 + exp(1/tau) E) with E = exp(S - 1/tau), the LSE's own exp (<= e^30)
-            e = s.sub_(1 / tau).exp_()
-            lse_off[r0:r0 + rows] = torch.log(e.sum(dim=1)) + 1 / tau
-            softplus_off += e.mul_(math.exp(1 / tau)).add_(1).log_().sum()
+        if shift is not None:   # softplus(S) = log(1 + e^shift E), E = exp(S - shift) the LSE's own exp (<= e^30)
+            e = s.sub_(shift).exp_()
+            lse_off[r0:r0 + rows] = torch.log(e.sum(dim=1)) + shift
+            softplus_off += e.mul_(math.exp(shift)).add_(1).log_().sum()
         else:
             softplus_off += _softplus_sum(s)
             m = s.amax(dim=1)
