@@ -97,17 +97,20 @@ def time_grid(spec: dict[str, Any], seeds: Sequence[int] = GRID_SEEDS, workers: 
               methods: Sequence[str] | None = None, epochs: int | None = None,
               log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Wall seconds of every method of ``spec`` on every seed in one :func:`~mi_ssl.experiments.run_grid` call
-    (no cache: every run trains; the data of each seed drawn inside the clock, as a chapter does)."""
+    (no cache: every run trains; the data of each seed drawn inside the clock, as a chapter does). Each call starts
+    its worker processes inside the clock, as a chapter's first grid does: workers kept from an earlier call are
+    stopped first."""
     import functools
     import os
 
     from ..data import load_dataset
-    from ..experiments import run_grid
+    from ..experiments import run_grid, shutdown_workers
 
     over = {k: v for k, v in spec["overrides"].items() if k != "seed"}
     if epochs is not None:
         over["epochs"] = epochs
     methods = list(methods if methods is not None else spec["methods"])
+    shutdown_workers()
     t0 = time.perf_counter()
     res = run_grid(methods, seeds, spec["dataset"], functools.partial(load_dataset, spec["dataset"]),
                    workers=workers, progress=False, **spec.get("grid", {}), **over)
