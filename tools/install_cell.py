@@ -5,8 +5,9 @@
 
 The cell makes a chapter runnable where it is launched alone (Colab, Binder): when ``mi_ssl`` is importable it does
 nothing; otherwise it pip-installs the package from the repository. It is tagged ``remove-input`` (the book shows
-nothing of it) and ``nbval-skip``, and starts with ``# NBVAL_SKIP`` (nbval does not run it). Only the first cell is
-touched; every other cell, output and metadata is kept byte for byte (the notebook's JSON layout is preserved).
+nothing of it) and ``nbval-skip`` (nbval does not run it; a ``# NBVAL_SKIP`` comment besides would make nbval warn of
+overlapping options on every chapter). Only the first cell is touched; every other cell, output and metadata is kept
+byte for byte (the notebook's JSON layout is preserved).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ def repository_url(config: Path = ROOT / "_config.yml") -> str:
 def cell_source(url: str) -> str:
     """The install cell's code for the repository at ``url``."""
     return (
-        "# NBVAL_SKIP\n"
         "# Launched alone (Colab, Binder): install mi_ssl from the repository; a no-op where it is installed.\n"
         "import importlib.util, subprocess, sys  # noqa: E401\n"
         "if importlib.util.find_spec(\"mi_ssl\") is None:\n"
