@@ -112,6 +112,26 @@ def _softplus_sum(s: torch.Tensor) -> torch.Tensor:
     return s.clamp(min=0).sum() + s.abs().neg_().exp_().add_(1).log_().sum()
 
 
+def _sum_log_at_least_one(y: torch.Tensor, bound: float) -> torch.Tensor:
+    """``sum log(y)`` of entries ``1 <= y <= bound`` (a contiguous tensor, overwritten), taking ``log`` of products.
+
+    ``log`` is the costly pass on the CPU (1.4 ns per float32 entry, one thread; a product 0.1 ns), so up to 8
+    entries are multiplied first (halving the vector up to three times), as many as keep the product finite in
+    the dtype (``bound^k`` below its largest value). The sum is as accurate as the plain one (float32, N = 2,500:
+    relative 8e-8 from float64 either way).
+    """
+    k, cap = 1, 0.9 * math.log(torch.finfo(y.dtype).max)
+    while k < 8 and 2 * k * math.log(bound) <= cap:
+        k *= 2
+    v, rest = y.view(-1), y.new_zeros(())
+    while k > 1 and v.numel() > 1:
+        half = v.numel() // 2
+        if v.numel() % 2:
+            rest = rest + v[-1].log2()
+        v, k = v[:half].mul_(v[half:2 * half]), k // 2
+    return (v.log2_().sum() + rest) * _LN2
+
+
 # --------------------------------------------------------------------------- critics
 def cosine_scores(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
     """Cosine critic divided by a temperature: ``S_ij = cos(za_i, zb_j) / tau``.
@@ -135,24 +155,40 @@ def dot_scores(za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- the N x N kernel
-def _shifted_exp(a: torch.Tensor, b: torch.Tensor, row0: int, exclude_diagonal: bool,
-                 shift: float | None) -> tuple[torch.Tensor, torch.Tensor | float]:
-    """``E = exp(a b^T - m)`` for the rows ``row0 ...`` held in ``a`` (``[B, D]``) against all of ``b``
-    (``[N, D]``), with the joint entries ``(i, row0 + i)`` set to 0 if ``exclude_diagonal``.
+_LOG2E = 1.0 / math.log(2.0)
+_LN2 = math.log(2.0)
 
-    ``m`` is ``shift`` (a bound on every entry) or, if ``None``, each row's maximum (``[B]``). Three
-    passes over the ``[B, N]`` block (the product, the in-place shift and ``exp``), four with ``shift=None``.
+
+def _base2_factors(a: torch.Tensor, b: torch.Tensor, shift: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Factors ``(a2, b2)`` whose product is the score in base 2, minus the fixed shift if there is one:
+    ``a2_i . b2_j = (a_i . b_j - shift) log2(e)``.
+
+    Base 2 because ``exp2`` is ~3x faster than ``exp`` on the CPU (torch 2.14, AVX-512: 0.09 vs 0.26 ms per
+    ``[100, 2500]`` float32 block, one thread) at the same accuracy; the shift rides in an extra column
+    (``a2 = [a log2 e, -shift log2 e]``, ``b2 = [b, 1]``), so the product subtracts it with no pass of its own.
     """
-    s = a @ b.T
+    if shift is None:
+        return a * _LOG2E, b
+    return (torch.cat([a * _LOG2E, a.new_full((a.shape[0], 1), -shift * _LOG2E)], dim=1),
+            torch.cat([b, b.new_ones(b.shape[0], 1)], dim=1))
+
+
+def _shifted_exp(a2: torch.Tensor, b2: torch.Tensor, row0: int, exclude_diagonal: bool,
+                 shift: float | None) -> tuple[torch.Tensor, torch.Tensor | float]:
+    """``E = exp(a b^T - m)`` for the rows ``row0 ...`` held in ``a2`` (``[B, D']``) against all of ``b2``
+    (``[N, D']``), the factors of :func:`_base2_factors`, with the joint entries ``(i, row0 + i)`` set to 0 if
+    ``exclude_diagonal``. Returns ``(E, m)``, ``m`` in nats.
+
+    ``m`` is ``shift`` (a bound on every entry, already inside the factors) or, if ``None``, each row's
+    maximum (``[B]``). Two passes over the ``[B, N]`` block (the product and ``exp2``), three with ``shift=None``.
+    """
+    s = a2 @ b2.T
     if exclude_diagonal:
         s.diagonal(offset=row0).fill_(-math.inf)
-    if shift is None:
-        m = s.amax(dim=1)
-        s.sub_(m[:, None])
-    else:
-        m = shift
-        s.sub_(shift)
-    return s.exp_(), m
+    if shift is not None:
+        return s.exp2_(), shift
+    m2 = s.amax(dim=1)
+    return s.sub_(m2[:, None]).exp2_(), m2 * _LN2
 
 
 def _rows_per_block(a: torch.Tensor) -> int:
@@ -168,20 +204,26 @@ class _RowLogSumExp(torch.autograd.Function):
     i.e. two products of the ``exp`` matrix with the ``[N, D]`` inputs, whose row weights are folded
     into ``[N]`` vectors (no ``N x N`` elementwise pass in the backward). One block: the matrix is saved
     from the forward. Several blocks: each block is recomputed in the backward, nothing ``N x N`` is kept.
+
+    Both products keep the ``exp`` matrix as the BLAS's streamed operand and the thin ``[N, D]`` one in the
+    layout that suits it: ``E (b^T)^T`` with ``b^T`` contiguous and ``(w a)^T E`` into ``grad_b^T``. The plain
+    ``E b`` and ``E^T (w a)`` are 3-6x slower on the CPU (D = 3, one thread: 0.29 vs 0.06 ms per ``[52, 5000]``
+    block).
     """
 
     @staticmethod
     def forward(ctx, a, b, exclude_diagonal, shift, rows):  # type: ignore[override]
         n = a.shape[0]
         ctx.exclude_diagonal, ctx.shift, ctx.rows = exclude_diagonal, shift, rows
+        a2, b2 = _base2_factors(a, b, shift)
         if rows >= n:                                   # one block: keep exp(S - m) for the backward
-            e, m = _shifted_exp(a, b, 0, exclude_diagonal, shift)
+            e, m = _shifted_exp(a2, b2, 0, exclude_diagonal, shift)
             row_sum = e.sum(dim=1)
             ctx.save_for_backward(a, b, row_sum.reciprocal(), e)
             return torch.log(row_sum) + m
         out, inv_sum = a.new_empty(n), a.new_empty(n)
         for r0 in range(0, n, rows):
-            e, m = _shifted_exp(a[r0:r0 + rows], b, r0, exclude_diagonal, shift)
+            e, m = _shifted_exp(a2[r0:r0 + rows], b2, r0, exclude_diagonal, shift)
             row_sum = e.sum(dim=1)
             out[r0:r0 + rows] = torch.log(row_sum) + m
             inv_sum[r0:r0 + rows] = row_sum.reciprocal()
@@ -194,20 +236,22 @@ class _RowLogSumExp(torch.autograd.Function):
         a, b, inv_sum, saved = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[:2]
         w = (grad * inv_sum)[:, None]  # P_ij = E_ij / sum_j E_ij: the row weights of E, times dL/dl_i
+        bt = b.T.contiguous() if need_a else None
         if saved is not None:
-            return (torch.mm(saved, b).mul_(w) if need_a else None,
-                    torch.mm(saved.T, a * w) if need_b else None, None, None, None)
+            return (torch.mm(saved, bt.T).mul_(w) if need_a else None,
+                    torch.mm((a * w).T, saved).T.contiguous() if need_b else None, None, None, None)
         n, rows = a.shape[0], ctx.rows
+        a2, b2 = _base2_factors(a, b, ctx.shift)
         ga = torch.empty_like(a) if need_a else None
-        gb = torch.zeros_like(b) if need_b else None
+        gbt = a.new_zeros(b.shape[1], b.shape[0]) if need_b else None
         for r0 in range(0, n, rows):
-            e, _ = _shifted_exp(a[r0:r0 + rows], b, r0, ctx.exclude_diagonal, ctx.shift)
+            e, _ = _shifted_exp(a2[r0:r0 + rows], b2, r0, ctx.exclude_diagonal, ctx.shift)
             wr = w[r0:r0 + rows]
             if need_a:
-                torch.mm(e, b, out=ga[r0:r0 + rows]).mul_(wr)
+                torch.mm(e, bt.T, out=ga[r0:r0 + rows]).mul_(wr)
             if need_b:
-                gb.addmm_(e.T, a[r0:r0 + rows] * wr)
-        return ga, gb, None, None, None
+                gbt.addmm_((a[r0:r0 + rows] * wr).T, e)
+        return ga, gbt.T.contiguous() if need_b else None, None, None, None
 
 
 def row_logsumexp(a: torch.Tensor, b: torch.Tensor, *, exclude_diagonal: bool = False,
@@ -455,14 +499,17 @@ def estimate_all(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> dict[s
     lse_off = a.new_empty(n)                         # log sum_{j != i} exp S_ij
     softplus_off = a.new_zeros(())                   # sum_{i != j} softplus(S_ij)
     shift = _cosine_shift(tau, a.dtype)
+    a2, b2 = _base2_factors(a, b, shift)
+    e_shift = math.exp(shift) if shift is not None else 0.0
     for r0 in range(0, n, rows):
-        s = a[r0:r0 + rows] @ b.T
+        s = a2[r0:r0 + rows] @ b2.T                  # (S - shift) log2(e), or S log2(e) without a shift
         s.diagonal(offset=r0).fill_(-math.inf)
         if shift is not None:   # softplus(S) = log(1 + e^shift E), E = exp(S - shift) the LSE's own exp (<= e^30)
-            e = s.sub_(shift).exp_()
+            e = s.exp2_()
             lse_off[r0:r0 + rows] = torch.log(e.sum(dim=1)) + shift
-            softplus_off += e.mul_(math.exp(shift)).add_(1).log_().sum()
+            softplus_off += _sum_log_at_least_one(e.mul_(e_shift).add_(1), 1.0 + e_shift)
         else:
+            s.mul_(_LN2)                             # S in nats
             softplus_off += _softplus_sum(s)
             m = s.amax(dim=1)
             lse_off[r0:r0 + rows] = torch.log(s.sub_(m[:, None]).exp_().sum(dim=1)) + m

@@ -350,6 +350,21 @@ def test_checks_context_switches_finiteness_check_and_restores_it() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("tau", [1.0, 0.5, 0.1, 1 / 30, 0.002])
+@pytest.mark.parametrize("size", [1, 2, 7, 1001])
+def test_sum_log_of_grouped_products_is_the_sum_of_logs(dtype, tau, size) -> None:
+    """estimate_all's softplus sum: sum log(1 + exp S) with S <= 1/tau, through products of up to 8 entries."""
+    bound = math.exp(min(1 / tau, 0.9 * math.log(torch.finfo(dtype).max)))  # where the fixed shift applies
+    g = _gen(12)
+    y = 1 + (bound - 1) * torch.rand(size, generator=g, dtype=torch.float64)
+    y[: size // 3] = bound          # the worst case for the product: every entry at the bound
+    ref = float(y.log().sum())
+    got = float(bounds._sum_log_at_least_one(y.to(dtype).clone(), 1 + bound))
+    assert math.isfinite(got)
+    assert got == pytest.approx(ref, rel=size * 4 * torch.finfo(dtype).eps, abs=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_softplus_sum_is_softplus_to_one_epsilon_per_entry(dtype) -> None:
     g = _gen(11)
     s = torch.cat([40 * torch.randn(5000, generator=g, dtype=dtype),
