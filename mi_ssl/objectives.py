@@ -94,8 +94,8 @@ def nt_xent(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.1) -> torch.Tenso
 
     ``za, zb``: ``[N, D]``, ``N >= 2``; ``tau > 0``. Equals ``log(2N - 1) - I_InfoNCE`` of the
     ``2N``-way problem (Eq. 20 with ``2N - 1`` candidates), in nats: at least ``0`` minus the
-    InfoNCE ceiling ``log(2N - 1)``. Computed by :func:`mi_ssl.bounds.row_logsumexp` of ``z z^T/tau``
-    with the self-pairs dropped.
+    InfoNCE ceiling ``log(2N - 1)``. Computed by :func:`mi_ssl.bounds.sym_row_logsumexp` of ``z z^T/tau``
+    with the self-pairs dropped (each mirrored pair of views scored once).
     """
     za, zb = _inputs(za, zb)
     tau = check_real(tau, "tau", positive=True)
@@ -103,7 +103,7 @@ def nt_xent(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.1) -> torch.Tenso
     a, b, shift = bounds.cosine_factors(z, z, tau)
     n = za.shape[0]
     positive = (a[:n] * b[n:]).sum(dim=1)             # cos(za_i, zb_i) / tau, the twin of both views
-    negatives = bounds.row_logsumexp(a, b, exclude_diagonal=True, shift=shift)
+    negatives = bounds.sym_row_logsumexp(b, 1.0 / tau, exclude_diagonal=True, shift=shift)
     return negatives.mean() - positive.mean()
 
 

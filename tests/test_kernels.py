@@ -172,6 +172,40 @@ def test_row_logsumexp_gradcheck(exclude_diagonal, shift, block_rows) -> None:
     _gradcheck(f, a, b)
 
 
+@pytest.mark.parametrize("exclude_diagonal", [True, False])
+@pytest.mark.parametrize("shift", [None, 3.0])
+@pytest.mark.parametrize("block_rows", [None, 1, 2, 5, 7])
+def test_sym_row_logsumexp_is_row_logsumexp_of_the_symmetric_product(exclude_diagonal, shift, block_rows) -> None:
+    """Each mirrored pair scored once (strips of rows), same values and gradients as the general kernel."""
+    z = F.normalize(_views(7, 3, 0.5, seed=7)[0], dim=1)  # |3 z_i . z_j| <= 3 = shift
+    weights = torch.linspace(-1.0, 2.0, 7, dtype=F64)
+
+    def f(z):
+        return (weights * bounds.sym_row_logsumexp(z, 3.0, exclude_diagonal=exclude_diagonal, shift=shift,
+                                                   block_rows=block_rows)).sum()
+
+    s = 3.0 * z @ z.T
+    ref = torch.logsumexp(s.masked_fill(torch.eye(7, dtype=torch.bool), -math.inf) if exclude_diagonal else s, dim=1)
+    got = bounds.sym_row_logsumexp(z, 3.0, exclude_diagonal=exclude_diagonal, shift=shift, block_rows=block_rows)
+    assert torch.allclose(got, ref, rtol=1e-12, atol=0)
+    _gradcheck(f, z)
+    strips = bounds.sym_row_logsumexp(z.clone().requires_grad_(), 3.0, exclude_diagonal=exclude_diagonal,
+                                      shift=shift, block_rows=block_rows).grad_fn
+    symmetric = shift is not None and block_rows is not None and block_rows < 7
+    assert (type(strips).__name__ == "_SymRowLogSumExpBackward") == symmetric
+
+
+def test_sym_row_logsumexp_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="z needs at least N=2 rows"):
+        bounds.sym_row_logsumexp(torch.randn(1, 3), 1.0, exclude_diagonal=True)
+    with pytest.raises(ValueError, match="z must be"):
+        bounds.sym_row_logsumexp(torch.randn(3), 1.0)
+    with pytest.raises(TypeError, match="scale must be a real number"):
+        bounds.sym_row_logsumexp(torch.randn(3, 2), "2")
+    with pytest.raises(ValueError, match="block_rows must be an integer >= 1"):
+        bounds.sym_row_logsumexp(torch.randn(3, 2), 1.0, block_rows=0)
+
+
 @pytest.mark.parametrize("n, tau", [(2, 1.0), (4, 0.5), (6, 0.05)])
 def test_losses_gradcheck(n, tau, path) -> None:
     za, zb = _views(n, 3, 0.4, seed=7)

@@ -1,10 +1,12 @@
-"""Forward + backward time of N x N objectives and estimators, next to the bare N x N floor.
+"""Forward + backward time of N x N objectives and estimators, next to the plain N x N floor.
 
 A *kernel* is any callable ``(za [N, D], zb [N, D]) -> scalar``; :func:`time_kernels` times
 ``kernel(za, zb).backward()`` for every kernel of a dict at each batch size, in one process, with the
 kernels interleaved round by round (so a machine whose load drifts slows them alike) and reports the
-median. The **floor** is the least any N x N objective must do: one score matrix, one elementwise
-pass, one reduction, and their backward, ``S = za @ zb.T; S.exp().sum().backward()``. Timing a new
+median. The **floor** is the N x N work written plainly in autograd: one score matrix, one elementwise
+pass, one reduction, and their backward, ``S = za @ zb.T; S.exp().sum().backward()``. It is a reference,
+not a lower bound: :func:`mi_ssl.bounds.row_logsumexp` does the same passes in base 2 and with the
+backward's products laid out for the BLAS, and runs under it on a CPU. Timing a new
 kernel is adding it to the dict and re-running; nothing here knows what a kernel computes.
 
 lightly's ``NTXentLoss`` (an optional dependency: ``pip install mi-ssl[bench]``) is timed beside
@@ -33,7 +35,7 @@ FLOOR = "floor"
 
 
 def floor(za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
-    """The bare N x N floor: ``(za @ zb.T).exp().sum()`` (one matrix product, one exp, one sum). Scalar."""
+    """The plain N x N floor: ``(za @ zb.T).exp().sum()`` (one matrix product, one exp, one sum). Scalar."""
     return (za @ zb.T).exp().sum()
 
 
