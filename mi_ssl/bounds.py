@@ -358,9 +358,8 @@ def sym_row_logsumexp(z: torch.Tensor, scale: float, *, exclude_diagonal: bool =
 
     NT-Xent's ``N x N`` work (the ``2N`` views against each other). Where :func:`row_logsumexp` would evaluate
     blocks (``N >= BLOCKED_FROM``, or ``block_rows < N``) and ``shift`` is given, each mirrored pair of entries is
-    evaluated once (half the ``exp`` work; NT-Xent of a batch of 2,500, ``N = 5,000``, forward+backward, one
-    thread: 51 -> 29 ms); otherwise
-    it is :func:`row_logsumexp` of ``(scale z, z)``.
+    evaluated once: half the ``exp`` work (NT-Xent of a batch of 2,500, ``N = 5,000``, forward+backward, one
+    thread: 51 -> 29 ms). Otherwise it is :func:`row_logsumexp` of ``(scale z, z)``.
 
     Args:
         z: ``[N, D]`` floating tensor. scale: the critic's factor (``1/tau`` for unit rows).
