@@ -7,7 +7,7 @@ Two benchmarks, one record each (JSON with provenance, plus markdown):
   (mi-ssl's batched augmentation on the device) and ``model`` (views made once) — with FLOPs, peak memory,
   projected epoch times, the view makers alone and the linear-probe protocol;
 * **the small-scale CPU benchmark** (:func:`run_small`, ``mi-ssl bench --small``): every N x N objective
-  and estimator against the bare N x N floor and lightly's ``NTXentLoss``, their peak memory against one
+  and estimator against the plain N x N floor and lightly's ``NTXentLoss``, their peak memory against one
   N x N matrix, and one toy and one MNIST-1D run per method.
 
 >>> res = run_benchmark(tiny=True, device="cpu")             # seconds, on a laptop CPU

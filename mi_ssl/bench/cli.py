@@ -19,7 +19,7 @@ DESCRIPTION = (
     "mi-ssl bench: how fast is one pre-training step, and what feeds it. Every method's optimiser step is timed "
     "with three data pipelines in front of it: (a) reference (torchvision v2 per image, DataLoader workers), "
     "(b) mi-ssl (uint8 on the device, batched augmentation), (c) model only (views made once). "
-    "With --small instead: the small-scale CPU benchmark (N x N objectives against the bare N x N floor and "
+    "With --small instead: the small-scale CPU benchmark (N x N objectives against the plain N x N floor and "
     "lightly's NTXentLoss, peak memory against one N x N matrix, one toy and one MNIST-1D run per method). "
     "Writes a JSON record (--out) and a markdown table (--markdown)."
 )
@@ -76,7 +76,7 @@ def _add_small_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("small-scale CPU benchmark (--small; one torch thread; --methods, --seed, --out, "
                              "--markdown and --quiet apply too)")
     g.add_argument("--small", action="store_true",
-                   help="time the N x N objectives/estimators against the bare floor (S = za @ zb.T; "
+                   help="time the N x N objectives/estimators against the plain floor (S = za @ zb.T; "
                         "S.exp().sum().backward()) and lightly's NTXentLoss, their peak memory against one N x N "
                         "float32 matrix, and one toy (chapter 04) and one MNIST-1D (chapter 07) run per method")
     g.add_argument("--parts", nargs="+", metavar="PART", help=f"subset of {' '.join(SMALL_PARTS)} (default all)")

@@ -2,7 +2,7 @@
 
 Four parts, each optional:
 
-* ``kernels`` — forward + backward of every N x N objective and estimator at each ``N`` next to the bare
+* ``kernels`` — forward + backward of every N x N objective and estimator at each ``N`` next to the plain
   N x N floor and lightly's ``NTXentLoss`` (:mod:`mi_ssl.bench.kernels`);
 * ``memory`` — peak memory of the N x N losses and of the floor at the largest ``N``, in fresh processes
   (:mod:`mi_ssl.bench.memory`);

@@ -28,7 +28,7 @@ def plot_bench_throughput(long: pd.DataFrame, where: str = "") -> Figure:
 
 
 def plot_kernel_times(frame: pd.DataFrame, floor: str = "floor", target: float | None = None) -> Figure:
-    """N x N objectives against the bare N x N floor (chapter 09): forward + backward milliseconds against ``N``
+    """N x N objectives against the plain N x N floor (chapter 09): forward + backward milliseconds against ``N``
     (left, log-log; the floor dashed black) and each kernel's time over the floor's (right, log ``N``; the
     floor is 1, ``target`` a dotted line where given).
 
@@ -53,7 +53,7 @@ def plot_kernel_times(frame: pd.DataFrame, floor: str = "floor", target: float |
         a.set_xticks(sizes, [f"{n:,}" for n in sizes])
         a.minorticks_off()
     ax.set_title("Time against N")
-    bx.set_title("Ratio to the bare N x N floor")
+    bx.set_title("Ratio to the plain N x N floor")
     bx.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
