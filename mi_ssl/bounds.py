@@ -285,20 +285,27 @@ def row_logsumexp(a: torch.Tensor, b: torch.Tensor, *, exclude_diagonal: bool = 
     a, b = _check_pair(a, b, min_rows=2 if exclude_diagonal else 1, names=("a", "b"))
     if a.dtype != b.dtype:
         raise TypeError(f"a and b must have the same dtype; got a {a.dtype} and b {b.dtype}")
-    if shift is not None:
-        shift = check_real(shift, "shift")
+    return _row_logsumexp(a, b, exclude_diagonal, *_kernel_options(shift, block_rows))
+
+
+def _kernel_options(shift: object, block_rows: object) -> tuple[float | None, int | None]:
+    """``shift`` and ``block_rows`` of the row log-sum-exp kernels, checked (``None`` stays ``None``)."""
+    return (None if shift is None else check_real(shift, "shift"),
+            None if block_rows is None else check_int(block_rows, "block_rows", 1))
+
+
+def _block_rows(x: torch.Tensor, block_rows: int | None) -> int:
+    """Rows per block: ``block_rows``, or by default the whole matrix below :data:`BLOCKED_FROM` rows, else about
+    :data:`BLOCK_BYTES` of the device."""
     if block_rows is not None:
-        block_rows = check_int(block_rows, "block_rows", 1)
-    return _row_logsumexp(a, b, exclude_diagonal, shift, block_rows)
+        return block_rows
+    return x.shape[0] if x.shape[0] < BLOCKED_FROM else _rows_per_block(x)
 
 
 @torch.compiler.disable
 def _row_logsumexp(a: torch.Tensor, b: torch.Tensor, exclude_diagonal: bool, shift: float | None,
                    block_rows: int | None) -> torch.Tensor:
-    n = a.shape[0]
-    if block_rows is None:
-        block_rows = n if n < BLOCKED_FROM else _rows_per_block(a)
-    return _RowLogSumExp.apply(a, b, exclude_diagonal, shift, block_rows)
+    return _RowLogSumExp.apply(a, b, exclude_diagonal, shift, _block_rows(a, block_rows))
 
 
 class _SymRowLogSumExp(torch.autograd.Function):
@@ -371,20 +378,13 @@ def sym_row_logsumexp(z: torch.Tensor, scale: float, *, exclude_diagonal: bool =
     z = check_tensor(z, "z", 2)
     if exclude_diagonal and z.shape[0] < 2:
         raise ValueError(f"z needs at least N=2 rows without its diagonal; got N={z.shape[0]}")
-    scale = check_real(scale, "scale")
-    if shift is not None:
-        shift = check_real(shift, "shift")
-    if block_rows is not None:
-        block_rows = check_int(block_rows, "block_rows", 1)
-    return _sym_row_logsumexp(z, scale, exclude_diagonal, shift, block_rows)
+    return _sym_row_logsumexp(z, check_real(scale, "scale"), exclude_diagonal, *_kernel_options(shift, block_rows))
 
 
 @torch.compiler.disable
 def _sym_row_logsumexp(z: torch.Tensor, scale: float, exclude_diagonal: bool, shift: float | None,
                        block_rows: int | None) -> torch.Tensor:
-    n = z.shape[0]
-    if block_rows is None:
-        block_rows = n if n < BLOCKED_FROM else _rows_per_block(z)
+    n, block_rows = z.shape[0], _block_rows(z, block_rows)
     if block_rows >= n or shift is None:  # the whole matrix saved for the backward, or a row maximum
         return _RowLogSumExp.apply(z * scale, z, exclude_diagonal, shift, block_rows)
     return _SymRowLogSumExp.apply(z, scale, exclude_diagonal, shift, block_rows)
