@@ -120,7 +120,7 @@ def test_exploding_weights_stop_the_run_and_name_the_last_good_checkpoint(tmp_pa
     assert named == str(tmp_path / "checkpoint.pt") and good == bad - 1
     _, learner, state = load_run(tmp_path)
     assert state["epoch"] == good
-    assert max(float(p.abs().max()) for p in learner.parameters()) < monitor.WEIGHT_LIMIT
+    assert max(float(p.detach().abs().max()) for p in learner.parameters()) < monitor.WEIGHT_LIMIT
     assert pd.read_csv(tmp_path / "history.csv")["epoch"].tolist() == list(range(bad))   # up to the last good epoch
 
 
