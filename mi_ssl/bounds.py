@@ -320,13 +320,6 @@ class _SymRowLogSumExp(torch.autograd.Function):
     """
 
     @staticmethod
-    def _strip(a2: torch.Tensor, b2: torch.Tensor, r0: int, r1: int, exclude_diagonal: bool) -> torch.Tensor:
-        e = (a2[r0:r1] @ b2[r0:].T).exp2_()           # [r1 - r0, N - r0]: own square, then right of it
-        if exclude_diagonal:
-            e.diagonal().zero_()
-        return e
-
-    @staticmethod
     def forward(ctx, z, scale, exclude_diagonal, shift, rows):  # type: ignore[override]
         n = z.shape[0]
         ctx.scale, ctx.exclude_diagonal, ctx.shift, ctx.rows = scale, exclude_diagonal, shift, rows
@@ -334,7 +327,7 @@ class _SymRowLogSumExp(torch.autograd.Function):
         row_sum = z.new_zeros(n)
         for r0 in range(0, n, rows):
             r1 = min(r0 + rows, n)
-            e = _SymRowLogSumExp._strip(a2, b2, r0, r1, exclude_diagonal)
+            e, _ = _shifted_exp(a2[r0:r1], b2[r0:], 0, exclude_diagonal, shift)  # own square, then right of it
             row_sum[r0:r1] += e.sum(dim=1)
             row_sum[r1:] += e[:, r1 - r0:].sum(dim=0)
         ctx.save_for_backward(z, row_sum.reciprocal())
@@ -352,7 +345,7 @@ class _SymRowLogSumExp(torch.autograd.Function):
         a2, b2 = _base2_factors(z * ctx.scale, z, ctx.shift)
         for r0 in range(0, n, rows):
             r1 = min(r0 + rows, n)
-            e = _SymRowLogSumExp._strip(a2, b2, r0, r1, ctx.exclude_diagonal)
+            e, _ = _shifted_exp(a2[r0:r1], b2[r0:], 0, ctx.exclude_diagonal, ctx.shift)
             torch.mm(e, xt[:, r0:].T, out=ex[r0:r1])                # sum_{j >= r0} E_ij x_j
             ex_mirror_t[:, r1:].addmm_(x[r0:r1].T, e[:, r1 - r0:])   # the mirrored E_ji x_i, j >= r1
         ex += ex_mirror_t.T                                          # (E x)_k = sum_j E_kj x_j
@@ -589,17 +582,17 @@ def estimate_all(za: torch.Tensor, zb: torch.Tensor, tau: float = 1.0) -> dict[s
     lse_off = a.new_empty(n)                         # log sum_{j != i} exp S_ij
     softplus_off = a.new_zeros(())                   # sum_{i != j} softplus(S_ij)
     shift = _cosine_shift(tau, a.dtype)
-    a2, b2 = _base2_factors(a, b, shift)
-    e_shift = math.exp(shift) if shift is not None else 0.0
+    if shift is not None:
+        a2, b2 = _base2_factors(a, b, shift)
+        e_shift = math.exp(shift)
     for r0 in range(0, n, rows):
-        s = a2[r0:r0 + rows] @ b2.T                  # (S - shift) log2(e), or S log2(e) without a shift
-        s.diagonal(offset=r0).fill_(-math.inf)
         if shift is not None:   # softplus(S) = log(1 + e^shift E), E = exp(S - shift) the LSE's own exp (<= e^30)
-            e = s.exp2_()
+            e, _ = _shifted_exp(a2[r0:r0 + rows], b2, r0, True, shift)
             lse_off[r0:r0 + rows] = torch.log(e.sum(dim=1)) + shift
             softplus_off += _sum_log_at_least_one(e.mul_(e_shift).add_(1), 1.0 + e_shift)
-        else:
-            s.mul_(_LN2)                             # S in nats
+        else:                   # the softplus needs the scores themselves, before any exp
+            s = a[r0:r0 + rows] @ b.T
+            s.diagonal(offset=r0).fill_(-math.inf)
             softplus_off += _softplus_sum(s)
             m = s.amax(dim=1)
             lse_off[r0:r0 + rows] = torch.log(s.sub_(m[:, None]).exp_().sum(dim=1)) + m
